@@ -1,8 +1,10 @@
 # qemount - top-level build.  Plain GNU make; quiet unless V=1.
 #
-#   make            tools and libqemount
+#   make            the qemount tool (build/bin) and the guest (build/guests)
+#   make demo       qemount tar on the bundled sample image
 #   make check      every test: unit TAP (codec, client vs our server, vs
-#                   diod, vs a hostile server), the same under ASan, fuzz smoke
+#                   diod, vs a hostile server), the same under ASan, fuzz
+#                   smoke, and e2e (bats: real guests on testdata images)
 #   make asan       the unit tests built and run with ASan + UBSan
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make fuzz-seeds rewrite the seed corpus from the codec's byte vectors
@@ -12,10 +14,11 @@
 CC      ?= cc
 CLANG   ?= clang
 CFLAGS  ?= -O2 -g
-LDLIBS  ?= -pthread
+LDLIBS  ?= -pthread $(shell pkg-config --libs libarchive blkid)
 # what the code needs, kept apart so CFLAGS=... on the command line adds
 # to it rather than replacing it
-QM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Ilib -Ilib/p9
+QM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Ilib -Ilib/p9 -Iconverters \
+	     $(shell pkg-config --cflags libarchive blkid)
 B       ?= build
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
@@ -26,7 +29,7 @@ else
 Q := @
 endif
 
-LIB_SRC := $(wildcard lib/p9/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/p9/*.c converters/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIB     := $(B)/libqemount.a
 
@@ -37,13 +40,40 @@ UNIT_COMMON := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all check unit asan fuzz fuzz-seeds fuzz-smoke bench clean
-all: $(LIB)
+CMD_SRC := $(wildcard cmd/*.c)
+CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
+BIN     := $(B)/bin/qemount
+ALIASES := $(B)/bin/qm-tar
+
+GUEST      := linux-6.1
+GUEST_DIR  := $(B)/guests/$(GUEST)
+GUEST_OUT  := $(GUEST_DIR)/vmlinux $(GUEST_DIR)/initramfs.cpio $(GUEST_DIR)/manifest
+GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/init.c \
+	      guests/$(GUEST)/manifest $(wildcard lib/p9/*.c lib/p9/*.h)
+
+.PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke bench clean
+all: tools guest
+tools: $(BIN) $(ALIASES)
+guest: $(GUEST_OUT)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BIN): $(CMD_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -o $@ $(CMD_OBJ) $(LIB) $(LDLIBS)
+
+$(ALIASES): $(BIN)
+	$(Q)ln -sf qemount $@
+
+# The guest: Debian's kernel and modules, our init and 9P server (static
+# musl).  The kernel package is downloaded once into $(GUEST_DIR)/cache.
+$(GUEST_OUT) &: $(GUEST_SRC)
+	@$(if $(Q),echo "  GUEST   $(GUEST_DIR)")
+	$(Q)guests/$(GUEST)/build.sh $(GUEST_DIR) $(if $(Q),>$(B)/guest-build.log 2>&1 || { cat $(B)/guest-build.log; exit 1; })
 
 $(LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -57,14 +87,26 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_COMMON) $(LIB)
 unit: $(UNIT_BIN)
 	$(Q)prove -f -e '' $(UNIT_BIN)
 
-check: unit asan fuzz-smoke
+# The main job on the bundled sample image, shown with bsdtar.
+demo: tools guest
+	$(Q)$(BIN) tar testdata/sample/sample.ext2 -o $(B)/sample.tar
+	$(Q)bsdtar -tvf $(B)/sample.tar
+	$(Q)bsdtar -xOf $(B)/sample.tar hello.txt
+
+# End to end: the real guest under QEMU on the testdata images, the
+# archives read back by bsdtar.
+e2e: tools guest
+	$(Q)$(MAKE) --no-print-directory -C testdata
+	$(Q)prove -f -e bats tests/e2e/*.bats
+
+check: unit asan fuzz-smoke e2e
 
 # The sanitizer build lives in its own tree so it never mixes with the
 # normal objects.
 asan:
 	$(Q)$(MAKE) --no-print-directory B=$(B)/asan \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-		LDLIBS="-pthread -fsanitize=address,undefined" unit
+		LDLIBS="$(LDLIBS) -fsanitize=address,undefined" unit
 
 $(B)/fuzz/%: tests/fuzz/%.c lib/p9/codec.c lib/p9/p9.h
 	@mkdir -p $(dir $@)

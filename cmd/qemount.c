@@ -1,0 +1,57 @@
+/*
+ * qemount.c - the qemount command: dispatch to a subcommand by name, or
+ * by the name the program was called as (qm-tar is qemount tar).
+ */
+#include <err.h>
+#include <libgen.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct {
+	const char *name, *alias;
+	int (*run)(int argc, char **argv);
+	const char *what;
+} cmds[] = {
+	{ "tar", "qm-tar", cmd_tar, "write the image's tree as an archive" },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: qemount COMMAND [OPTIONS] ...\n\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+	fprintf(f, "\n'qemount COMMAND --help' for each; man qemount-COMMAND\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = basename(argv[0]);
+	size_t i;
+
+	setlocale(LC_ALL, "");
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(self, cmds[i].alias) == 0)
+			return cmds[i].run(argc, argv);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].run(argc - 1, argv + 1);
+	warnx("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

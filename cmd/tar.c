@@ -1,0 +1,202 @@
+/*
+ * tar.c - qemount tar (qm-tar): the image's whole tree as an archive.
+ * See qemount-tar.1.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "conv.h"
+#include "outfile.h"
+#include "session.h"
+#include "walk.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: qemount tar [-v] [-o OUT] [--format FORMAT] "
+		"[--compress FILTER]\n"
+		"                   [--fs TYPE] [--partition N] "
+		"[--timeout SECONDS] IMAGE\n"
+		"  IMAGE   disk image, or - for standard input\n"
+		"  -o OUT  archive to write (default: standard output);\n"
+		"          its extension picks the format (.tar .tar.zst .zip ...)\n"
+		"  formats: %s\n  filters: %s\n", conv_out_formats(),
+		conv_out_filters());
+}
+
+struct run {
+	struct conv_out *w;
+	struct p9_client *c;
+	const char *image;
+	unsigned long warnings;
+};
+
+static void warn_entry(void *arg, const char *path, const char *what)
+{
+	struct run *r = arg;
+
+	r->warnings++;
+	warnx("warning: %s: %s: %s", r->image, path, what);
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int entry(void *arg, const struct walk_entry *e)
+{
+	struct run *r = arg;
+
+	return conv_out_entry(r->w, r->c, e);
+}
+
+struct args {
+	struct sess_opts so;
+	struct conv_out_opts co;
+	const char *out;
+	int verbose;
+};
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	static const struct option longs[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "compress", required_argument, NULL, 'C' },
+		{ "fs", required_argument, NULL, 't' },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char *end;
+	long n;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:vh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'o': a->out = optarg; break;
+		case 'v': a->verbose = 1; break;
+		case 'F': a->co.format = optarg; break;
+		case 'C': a->co.compress = optarg; break;
+		case 't': a->so.fs = optarg; break;
+		case 'p':
+		case 'T':
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > 100000) {
+				warnx("--%s: not a number in range: %s",
+				      c == 'p' ? "partition" : "timeout", optarg);
+				return EXIT_USAGE;
+			}
+			if (c == 'p')
+				a->so.partition = n;
+			else
+				a->so.timeout_ms = n * 1000;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	a->so.image = argv[optind];
+	a->so.echo_log = a->verbose;
+	if (a->out && strcmp(a->out, "-") != 0)
+		a->co.name = a->out;
+	return 0;
+}
+
+/* Walk the tree into the archive; 0, or 1 with the reason printed. */
+static int convert(struct args *a, struct sess *s, struct outfile *of)
+{
+	struct run r = { .c = sess_client(s), .image = a->so.image };
+	char where[4096];
+	int e;
+
+	a->co.warn = warn_entry;
+	a->co.warn_arg = &r;
+	e = conv_out_new(&a->co, outfile_fd(of), &r.w);
+	if (e) {
+		warnx("%s", conv_out_error(r.w) ? conv_out_error(r.w) :
+		      strerror(-e));
+		conv_out_abort(r.w);
+		return EXIT_FAIL;
+	}
+	e = walk_tree(r.c, sess_root(s), entry, &r, where, sizeof(where));
+	if (e) {
+		warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
+		      conv_out_error(r.w) ? conv_out_error(r.w) : strerror(-e));
+		conv_out_abort(r.w);
+		return EXIT_FAIL;
+	}
+	e = conv_out_close(r.w);
+	if (e) {
+		warnx("%s: %s", a->out ? a->out : "standard output",
+		      strerror(-e));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+int cmd_tar(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct sess_times t;
+	struct outfile *of;
+	struct sess *s;
+	char err[2048], fs[64];
+	double t0, walked;
+	int rc, e;
+
+	rc = parse(argc, argv, &a);
+	if (rc)
+		return rc;
+	cmd_signals();
+	if (outfile_open(a.out ? a.out : "-", &of, err, sizeof(err))) {
+		warnx("%s: %s", a.out ? a.out : "standard output", err);
+		return EXIT_FAIL;
+	}
+	if (sess_open(&a.so, &s, err, sizeof(err))) {
+		warnx("%s: %s", a.so.image, err);
+		outfile_discard(of);
+		return EXIT_FAIL;
+	}
+	t0 = now();
+	rc = convert(&a, s, of);
+	walked = now() - t0;
+	snprintf(fs, sizeof(fs), "%s", sess_fs(s));
+	e = sess_close(s, &t, err, sizeof(err));
+	if (e && !rc) {
+		warnx("%s: %s", a.so.image, err);
+		rc = EXIT_FAIL;
+	}
+	if (rc) {
+		outfile_discard(of);
+		return rc;
+	}
+	if (outfile_commit(of, err, sizeof(err))) {
+		warnx("%s: %s", a.out, err);
+		return EXIT_FAIL;
+	}
+	if (a.verbose)
+		fprintf(stderr, "qemount: %s: %s: open %.3f s, boot to first "
+			"Rversion %.3f s, attach %.3f s, walk+stream %.3f s, "
+			"shutdown %.3f s\n", a.so.image, fs, t.open,
+			t.boot - t.open, t.attach - t.boot, walked, t.shutdown);
+	return 0;
+}

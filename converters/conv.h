@@ -1,0 +1,66 @@
+/*
+ * conv.h - converters between a 9P tree and archives, over libarchive.
+ *
+ * tree -> archive: conv_out_* turns walk_tree() entries into archive
+ * entries.  Output formats and compression filters are rows of tables in
+ * tree_to_archive.c (the habit of libarchive's own
+ * archive_write_set_format_by_name.c): adding one is adding a row.
+ */
+#ifndef QEMOUNT_CONV_H
+#define QEMOUNT_CONV_H
+
+#include <stddef.h>
+
+#include "p9/client.h"
+#include "walk.h"
+
+struct conv_out;
+
+/* Told once per entry that could not be written as it is. */
+typedef void conv_warn_fn(void *arg, const char *path, const char *what);
+
+struct conv_out_opts {
+	const char *format;	/* pax gnutar ustar zip cpio 7z; NULL: by name */
+	const char *compress;	/* gzip xz zstd bzip2 none; NULL: by name */
+	const char *name;	/* output file name, for its extension; or NULL */
+	conv_warn_fn *warn;
+	void *warn_arg;
+};
+
+/*
+ * conv_out_new - an archive writer on fd for o.  Without a format or a
+ * name with a known extension, the format is pax with no compression.
+ * Returns 0, -EINVAL for an unknown format or compression, or -errno.
+ * *out is set either way, so that conv_out_error can say why; on failure
+ * free it with conv_out_abort.
+ */
+int conv_out_new(const struct conv_out_opts *o, int fd, struct conv_out **out);
+
+/*
+ * conv_out_entry - add e, read through client c (e->fid is opened here
+ * for regular files).  Returns 0 (also when the entry was skipped with a
+ * warning) or -errno; conv_out_error says more.
+ */
+int conv_out_entry(struct conv_out *w, struct p9_client *c,
+		   const struct walk_entry *e);
+
+/*
+ * conv_out_close - finish the archive (trailer, filter flush).  Returns 0
+ * or -errno.  The writer is freed either way.
+ */
+int conv_out_close(struct conv_out *w);
+
+/*
+ * conv_out_abort - free the writer without finishing the archive, so a
+ * failed run never leaves output that reads as complete.  NULL allowed.
+ */
+void conv_out_abort(struct conv_out *w);
+
+/* conv_out_error - what went wrong last, for the user, or NULL; borrowed. */
+const char *conv_out_error(struct conv_out *w);
+
+/* conv_out_formats, conv_out_filters - the known names, for usage text. */
+const char *conv_out_formats(void);
+const char *conv_out_filters(void);
+
+#endif

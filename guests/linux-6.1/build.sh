@@ -1,0 +1,182 @@
+#!/bin/bash
+# build.sh - make the linux-6.1 guest from Debian's kernel package.
+#
+# usage: build.sh OUTDIR
+#
+# Downloads linux-image-6.1.0-N-amd64 (the version linux-image-amd64 points
+# at, or $LINUX_IMAGE) into OUTDIR/cache with apt-get download, unpacks it
+# with dpkg-deb, and writes:
+#   OUTDIR/vmlinux         uncompressed ELF kernel, booted PVH by qemu -kernel
+#   OUTDIR/initramfs.cpio  uncompressed newc cpio: /init (init.c with
+#                          lib/p9 server and codec, static musl) and
+#                          /lib/modules/{*.ko,modules.txt}
+#   OUTDIR/inputs.txt      the Debian packages consumed, with versions
+#   OUTDIR/manifest        copied from here: the filesystems served
+#   OUTDIR/cmdline         copied from here: kernel options for the host
+# The modules come from ./manifest, each list resolved through modules.dep
+# (dependencies first, the order modprobe would use).  Nothing is installed
+# and the host's /boot and /lib/modules are not touched.
+#
+# Needs: apt-get, dpkg-deb, depmod (kmod), musl-gcc (musl-tools), strip
+# (binutils), cpio, xz-utils, zstd, gzip, grep with -P.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+[ $# -eq 1 ] || { echo "usage: build.sh OUTDIR" >&2; exit 2; }
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+cache=$out/cache
+work=$(mktemp -d "$out/work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+
+# --- the kernel package ---------------------------------------------------
+
+pkg=${LINUX_IMAGE:-$(apt-cache depends linux-image-amd64 |
+	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')}
+[ -n "$pkg" ] || die "cannot resolve linux-image-amd64 (run apt-get update)"
+ver=$(apt-cache policy "$pkg" | awk '$1 == "Candidate:" { print $2 }')
+case $ver in ''|'(none)') die "$pkg: no candidate version" ;; esac
+deb=$cache/${pkg}_${ver}_amd64.deb
+if [ ! -s "$deb" ]; then
+	mkdir -p "$cache"
+	(cd "$cache" && apt-get download -q "$pkg=$ver") ||
+		die "$pkg=$ver: download failed"
+	[ -s "$deb" ] || die "$deb: not found after download"
+fi
+printf '%s %s\n' "$pkg" "$ver" > "$work/inputs.txt"
+
+dpkg-deb -x "$deb" "$work/pkg"
+kver=${pkg#linux-image-}
+moddir=$work/pkg/lib/modules/$kver
+[ -d "$moddir" ] || die "$deb: no lib/modules/$kver"
+# Debian's package does not ship modules.dep: postinst runs depmod.
+[ -s "$moddir/modules.dep" ] || depmod -b "$work/pkg" "$kver"
+
+# --- vmlinux from vmlinuz (the logic of linux's scripts/extract-vmlinux) ---
+
+# Try every offset where a compressed stream could start; keep the first
+# that decompresses to an ELF file.
+extract() {	# extract VMLINUZ OUT
+	local magic tool off
+	for magic in '\xfd7zXZ\x00:xz -dcq --single-stream' \
+		     '\x28\xb5\x2f\xfd:zstd -dcq' \
+		     '\x1f\x8b\x08:gzip -dcq'; do
+		tool=${magic#*:}
+		# shellcheck disable=SC2013  # offsets, one a line
+		for off in $(LC_ALL=C grep -obUaP "${magic%%:*}" "$1" |
+			     cut -d: -f1); do
+			tail -c +$((off + 1)) "$1" | $tool > "$2" 2>/dev/null || :
+			[ "$(head -c 4 "$2" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] &&
+				return 0
+		done
+	done
+	return 1
+}
+extract "$work/pkg/boot/vmlinuz-$kver" "$work/vmlinux" ||
+	die "vmlinuz-$kver: no compressed ELF kernel found"
+
+# --- modules ----------------------------------------------------------------
+
+# name (with _ for -) -> path relative to moddir, and -> its dependencies
+declare -A path deps
+while IFS=: read -r m d; do
+	n=${m##*/}
+	n=${n%%.ko*}
+	n=${n//-/_}
+	path[$n]=$m
+	deps[$n]=$d
+done < "$moddir/modules.dep"
+
+rootfs=$work/rootfs
+mkdir -p "$rootfs"/{dev,proc,sys,mnt,lib/modules}
+# Debian signs its modules.  Checking a signature (a hash over the whole
+# module, then RSA) cost 0.1 to 0.3 s per boot under TCG, and the guest
+# loads only what we packed, so cut it off: the file ends with the
+# signature, struct module_signature (12 bytes, big-endian sig_len last)
+# and the magic string.  The kernel then logs a notice and taints itself.
+unsign() {	# unsign FILE.ko
+	local size n
+	tail -c 28 "$1" | grep -q '^~Module signature appended~$' || return 0
+	size=$(stat -c %s "$1")
+	n=$(tail -c 32 "$1" | head -c 4 | od -An -tu1 |
+	    awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+	truncate -s $((size - 28 - 12 - n)) "$1"
+}
+
+declare -A staged
+# stage MODULE: copy it, decompressed and unsigned, into the cpio tree;
+# print its file name
+stage() {
+	local rel=$1 f
+	f=${rel##*/}
+	f=${f%%.ko*}.ko
+	if [ -z "${staged[$f]:-}" ]; then
+		case $rel in
+		*.ko)     cp "$moddir/$rel" "$rootfs/lib/modules/$f" ;;
+		*.ko.xz)  xz -dc "$moddir/$rel" > "$rootfs/lib/modules/$f" ;;
+		*.ko.zst) zstd -dcq "$moddir/$rel" > "$rootfs/lib/modules/$f" ;;
+		*.ko.gz)  gzip -dc "$moddir/$rel" > "$rootfs/lib/modules/$f" ;;
+		*)        die "$rel: unknown module compression" ;;
+		esac
+		unsign "$rootfs/lib/modules/$f"
+		staged[$f]=1
+	fi
+	printf ' %s' "$f"
+}
+
+# resolve MODULE...: print the files to load, dependencies first, each
+# once.  modules.dep lists all of a module's dependencies, ordered so that
+# loading them from the last to the first works; modprobe does that.
+resolve() {
+	local -A seen=()
+	local m n d i
+	for m in "$@"; do
+		n=${m//-/_}
+		[ -n "${path[$n]:-}" ] ||
+			{ grep -q "/$m.ko" "$moddir/modules.builtin" && continue; } ||
+			die "module $m: not in $pkg"
+		read -ra d <<< "${deps[$n]}"
+		for ((i = ${#d[@]} - 1; i >= 0; i--)); do
+			[ -n "${seen[${d[i]}]:-}" ] && continue
+			seen[${d[i]}]=1
+			stage "${d[i]}"
+		done
+		[ -n "${seen[${path[$n]}]:-}" ] && continue
+		seen[${path[$n]}]=1
+		stage "${path[$n]}"
+	done
+}
+
+{
+	echo "# NAME MODULE.ko... : /init loads @boot, then the qm.fs= line"
+	while read -r name mode mods; do
+		case $name in ''|'#'*) continue ;; esac
+		case $mode in ro|rw|-) ;; *) die "manifest: $name: mode $mode" ;; esac
+		[ -n "$mods" ] || die "manifest: $name: no modules"
+		printf '%s' "$name"
+		# shellcheck disable=SC2086
+		resolve $mods
+		echo
+	done < "$here/manifest"
+} > "$rootfs/lib/modules/modules.txt"
+
+# --- init ---------------------------------------------------------------------
+
+# The 9P server is lib/p9/server*.c over the codec, the same sources the
+# host tests build.
+p9=$root/lib/p9
+musl-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$p9" \
+	-o "$rootfs/init" "$here/init.c" "$p9"/server*.c "$p9/codec.c"
+strip "$rootfs/init"
+
+# --- outputs ------------------------------------------------------------------
+
+find "$rootfs" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+(cd "$rootfs" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio --quiet -o -H newc -R 0:0 --reproducible) > "$work/initramfs.cpio"
+cp "$here/manifest" "$here/cmdline" "$work/"
+mv "$work/vmlinux" "$work/initramfs.cpio" "$work/inputs.txt" \
+	"$work/manifest" "$work/cmdline" "$out/"

@@ -1,0 +1,52 @@
+/*
+ * session.h - one image served by one guest: open the image, pick the
+ * filesystem and the guest, boot it, speak 9P, attach.  What every
+ * command (tar, ls, cat, mount, pack) starts with.
+ */
+#ifndef QEMOUNT_SESSION_H
+#define QEMOUNT_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p9/client.h"
+
+struct sess_opts {
+	const char *image;	/* path, or "-" for standard input */
+	const char *fs;		/* NULL: detect */
+	int partition;		/* 1..: that partition; 0: the whole disk */
+	int writable;		/* mount read-write (the image will change) */
+	int echo_log;		/* copy the guest console to stderr */
+	int timeout_ms;		/* longest wait for the guest; 0: default */
+};
+
+struct sess_times {		/* seconds, for -v and benchmarks */
+	double open, boot, attach, shutdown;
+};
+
+struct sess;
+
+/*
+ * sess_open - everything up to an attached root.  Returns 0 and sets
+ * *out, or -errno with one line for the user in err (for a mount that
+ * failed in the guest: the errno and the guest kernel's own words).
+ */
+int sess_open(const struct sess_opts *o, struct sess **out, char *err,
+	      size_t errlen);
+
+/* The 9P client and the root fid of the mounted filesystem. */
+struct p9_client *sess_client(struct sess *s);
+uint32_t sess_root(struct sess *s);
+
+/* sess_fs - the filesystem type being served. */
+const char *sess_fs(struct sess *s);
+
+/*
+ * sess_close - clunk, let the guest unmount and power off, reap qemu,
+ * free s.  Returns 0, or -errno with a reason in err if the guest did not
+ * shut down cleanly (it is killed then).  times, if not NULL, is filled.
+ */
+int sess_close(struct sess *s, struct sess_times *times, char *err,
+	       size_t errlen);
+
+#endif

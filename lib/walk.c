@@ -1,0 +1,174 @@
+/*
+ * walk.c - depth-first walk of a 9P tree (see walk.h).
+ *
+ * One directory is read whole (names only) before its entries are
+ * visited, so at most one directory fid per level is open and a deep tree
+ * costs names, not fids.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "walk.h"
+
+#define DIR_ENTRIES_MAX	(1 << 24)	/* a readdir that never ends */
+
+struct walker {
+	struct p9_client *c;
+	walk_fn *fn;
+	void *arg;
+	char path[WALK_PATH_MAX + 1];
+	size_t plen;
+	uint64_t anc[WALK_DEPTH_MAX + 1];	/* qid.path of each ancestor */
+	int depth;
+	char target[4096];
+};
+
+struct names {
+	char *buf;		/* NUL-separated */
+	size_t len, cap, n;
+};
+
+static int add_name(void *arg, const struct p9_dirent *d)
+{
+	struct names *ns = arg;
+
+	if (ns->n >= DIR_ENTRIES_MAX)
+		return -EFBIG;
+	if (ns->len + d->name.len + 1 > ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 4096;
+		char *nb;
+
+		while (cap < ns->len + d->name.len + 1)
+			cap *= 2;
+		nb = realloc(ns->buf, cap);
+		if (!nb)
+			return -ENOMEM;
+		ns->buf = nb;
+		ns->cap = cap;
+	}
+	memcpy(ns->buf + ns->len, d->name.s, d->name.len);
+	ns->len += d->name.len;
+	ns->buf[ns->len++] = '\0';
+	ns->n++;
+	return 0;
+}
+
+/* Read the names in directory dirfid. */
+static int read_names(struct p9_client *c, uint32_t dirfid,
+		      struct names *ns)
+{
+	uint64_t off = 0, last;
+	uint32_t fid;
+	int n, e;
+
+	e = p9_walk(c, dirfid, 0, NULL, &fid, NULL);
+	if (e)
+		return e;
+	e = p9_lopen(c, fid, O_RDONLY | O_DIRECTORY, NULL, NULL);
+	while (!e) {
+		last = off;
+		n = p9_readdir(c, fid, &off, add_name, ns);
+		if (n <= 0) {
+			e = n;
+			break;
+		}
+		if (off == last)	/* no progress: it would never end */
+			e = -EPROTO;
+	}
+	p9_clunk(c, fid);
+	return e;
+}
+
+static int visit(struct walker *w, uint32_t dirfid, const char *name);
+
+static int walk_dir(struct walker *w, uint32_t dirfid)
+{
+	struct names ns = { 0 };
+	size_t at = 0;
+	int e;
+
+	e = read_names(w->c, dirfid, &ns);
+	while (!e && at < ns.len) {
+		const char *name = ns.buf + at;
+
+		at += strlen(name) + 1;
+		e = visit(w, dirfid, name);
+	}
+	free(ns.buf);
+	return e;
+}
+
+static int descend(struct walker *w, const struct walk_entry *en)
+{
+	int i, e;
+
+	for (i = 0; i <= w->depth; i++)
+		if (w->anc[i] == en->attr.qid.path)
+			return -ELOOP;
+	if (w->depth + 1 >= WALK_DEPTH_MAX)
+		return -ENAMETOOLONG;
+	w->anc[++w->depth] = en->attr.qid.path;
+	e = walk_dir(w, en->fid);
+	w->depth--;
+	return e;
+}
+
+static int visit(struct walker *w, uint32_t dirfid, const char *name)
+{
+	size_t nlen = strlen(name), saved = w->plen;
+	struct walk_entry en = { .path = w->path };
+	int e;
+
+	if (w->plen + (w->plen ? 1 : 0) + nlen > WALK_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (w->plen)
+		w->path[w->plen++] = '/';
+	memcpy(w->path + w->plen, name, nlen + 1);
+	w->plen += nlen;
+
+	e = p9_walk(w->c, dirfid, 1, &name, &en.fid, NULL);
+	if (e)
+		return e;
+	e = p9_getattr(w->c, en.fid, &en.attr);
+	if (!e && S_ISLNK(en.attr.mode)) {
+		e = p9_readlink(w->c, en.fid, w->target, sizeof(w->target));
+		en.target = w->target;
+	}
+	if (!e)
+		e = w->fn(w->arg, &en);
+	if (e == WALK_SKIP)
+		e = 0;
+	else if (!e && S_ISDIR(en.attr.mode))
+		e = descend(w, &en);
+	p9_clunk(w->c, en.fid);
+	if (!e)		/* on failure the path stays, to say where */
+		w->path[w->plen = saved] = '\0';
+	return e;
+}
+
+int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
+	      char *where, size_t cap)
+{
+	struct walker *w = calloc(1, sizeof(*w));
+	struct p9_attr a;
+	int e;
+
+	if (!w)
+		return -ENOMEM;
+	w->c = c;
+	w->fn = fn;
+	w->arg = arg;
+	e = p9_getattr(c, root, &a);
+	if (!e) {
+		w->anc[0] = a.qid.path;
+		e = walk_dir(w, root);
+	}
+	if (where && cap)
+		snprintf(where, cap, "%s", w->path);
+	free(w);
+	return e;
+}

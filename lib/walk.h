@@ -1,0 +1,44 @@
+/*
+ * walk.h - depth-first walk of a 9P tree (toybox dirtree style: a
+ * callback per entry, parents before children).
+ *
+ * Everything the walk hands on came from the guest and was checked on
+ * the way: names are single components (the client's readdir checks),
+ * paths stay under WALK_PATH_MAX, depth under WALK_DEPTH_MAX, and a
+ * directory whose qid repeats one of its ancestors (a cycle) is an error.
+ */
+#ifndef QEMOUNT_WALK_H
+#define QEMOUNT_WALK_H
+
+#include <stddef.h>
+
+#include "p9/client.h"
+
+#define WALK_PATH_MAX	65535
+#define WALK_DEPTH_MAX	1024
+
+struct walk_entry {
+	const char *path;	/* relative to the root, no leading "./" */
+	uint32_t fid;		/* walked to the entry, not opened */
+	struct p9_attr attr;
+	const char *target;	/* symlink target, else NULL */
+};
+
+/*
+ * walk_fn - called once per entry below the root, in directory order.
+ * The entry and its fid live until it returns.  Return 0 to go on,
+ * WALK_SKIP to not descend into a directory, or -errno to stop.
+ */
+#define WALK_SKIP 1
+typedef int walk_fn(void *arg, const struct walk_entry *e);
+
+/*
+ * walk_tree - walk everything below directory fid root.  Returns 0, the
+ * first -errno from fn or from the server, -ELOOP for a directory cycle,
+ * -ENAMETOOLONG for a path or depth past the limits.  where (cap bytes),
+ * if not NULL, receives the path the walk stopped at ("" for the root).
+ */
+int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
+	      char *where, size_t cap);
+
+#endif

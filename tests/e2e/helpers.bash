@@ -1,0 +1,64 @@
+# helpers.bash - shared by the e2e tests: where things are, and the
+# checks every run must pass (no qemu left, no temp file left, the input
+# untouched).
+
+TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+QM=$TOP/build/bin/qemount
+IMAGES=$TOP/testdata/images
+CHECK=$TOP/tests/e2e/check-archive
+# a failing run must end well within this
+LIMIT=120
+
+image_of() {
+	case $1 in
+	iso9660) echo "$IMAGES/iso9660.iso" ;;
+	*) echo "$IMAGES/$1.img" ;;
+	esac
+}
+
+setup() {
+	# qemount's own temp files (a spooled stdin, qemu's snapshot overlay)
+	# go here, so a test can see that none is left
+	export TMPDIR=$BATS_TEST_TMPDIR/tmp
+	mkdir -p "$TMPDIR"
+	OUT=$BATS_TEST_TMPDIR/out
+	mkdir -p "$OUT"
+}
+
+qemu_left() {
+	pgrep -f 'virtserialport,chardev=p9,name=qemount0' || true
+}
+
+# After every test: nothing may be left running or lying around.
+teardown() {
+	local left
+	left=$(qemu_left)
+	if [ -n "$left" ]; then
+		echo "qemu left running: $left" >&2
+		pkill -9 -f 'virtserialport,chardev=p9,name=qemount0' || true
+		return 1
+	fi
+	if [ -n "$(ls -A "$TMPDIR")" ]; then
+		echo "temp files left in TMPDIR:" >&2
+		ls -la "$TMPDIR" >&2
+		return 1
+	fi
+}
+
+# tar_check FS [FORMAT-MANIFEST]: qemount tar of FS's image into a file,
+# read back by bsdtar, against the manifest; the image is unchanged.
+sha() {
+	sha256sum "$1" | cut -d' ' -f1
+}
+
+# fails_cleanly WANT...: the last `run` failed with exit 1, within the
+# limit, with exactly one line on stderr that holds every WANT.
+fails_cleanly() {
+	[ "$status" -eq 1 ] || { echo "status $status, want 1" >&2; return 1; }
+	[ "${#stderr_lines[@]}" -eq 1 ] ||
+		{ echo "want one line on stderr, got:" >&2; echo "$stderr" >&2; return 1; }
+	for want in "$@"; do
+		[[ $stderr == *"$want"* ]] ||
+			{ echo "stderr lacks '$want': $stderr" >&2; return 1; }
+	done
+}

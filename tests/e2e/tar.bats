@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# tar.bats - qemount tar end to end: a real guest under QEMU, the archive
+# read back by bsdtar (tests/e2e/check-archive), never by our own code.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+tar_fs() {
+	local img before
+	img=$(image_of "$1")
+	before=$(sha "$img")
+	run --separate-stderr timeout $LIMIT "$QM" tar "$img" -o "$OUT/$1.tar"
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+	"$CHECK" "$OUT/$1.tar" "$IMAGES/$1.mtree"
+	[ "$(sha "$img")" = "$before" ]
+}
+
+@test "ext2 image: archive matches the manifest, image unchanged" {
+	tar_fs ext2
+}
+
+@test "ext4 image: archive matches the manifest, image unchanged" {
+	tar_fs ext4
+}
+
+@test "vfat image: archive matches the manifest, image unchanged" {
+	tar_fs vfat
+}
+
+@test "iso9660 (Rock Ridge) image: archive matches the manifest" {
+	tar_fs iso9660
+}
+
+@test "standard input (a file) to standard output" {
+	"$QM" tar - < "$(image_of ext4)" > "$OUT/a.tar"
+	"$CHECK" "$OUT/a.tar" "$IMAGES/ext4.mtree"
+}
+
+@test "standard input from a pipe is spooled, and the spool is gone after" {
+	cat "$(image_of ext4)" | "$QM" tar - > "$OUT/a.tar"
+	"$CHECK" "$OUT/a.tar" "$IMAGES/ext4.mtree"
+	# teardown checks TMPDIR is empty
+}
+
+@test "-o out.zip writes zip" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.zip"
+	[ "$(head -c 2 "$OUT/a.zip")" = "PK" ]
+	"$CHECK" "$OUT/a.zip" "$IMAGES/ext4.zip.mtree"
+}
+
+@test "-o out.cpio writes cpio (newc)" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.cpio"
+	[ "$(head -c 6 "$OUT/a.cpio")" = "070701" ]
+	"$CHECK" "$OUT/a.cpio" "$IMAGES/ext4.cpio.mtree"
+}
+
+@test "-o out.tar.zst writes zstd-compressed pax" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar.zst"
+	zstd -t -q "$OUT/a.tar.zst"
+	"$CHECK" "$OUT/a.tar.zst" "$IMAGES/ext4.mtree"
+}
+
+@test "--format and --compress to standard output" {
+	"$QM" tar --format cpio --compress xz "$(image_of ext4)" > "$OUT/a"
+	xz -t "$OUT/a"
+	"$CHECK" "$OUT/a" "$IMAGES/ext4.cpio.mtree"
+}
+
+@test "sparse file keeps its holes in pax" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar"
+	mkdir "$OUT/x"
+	bsdtar -xf "$OUT/a.tar" -C "$OUT/x" sparse.bin
+	cmp "$OUT/x/sparse.bin" "$IMAGES/stage/sparse.bin"
+	# 8 MiB apparent, three short writes of data: well under 1 MiB used
+	[ "$(du -k "$OUT/x/sparse.bin" | cut -f1)" -lt 1024 ]
+}
+
+@test "xattrs come through in pax" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar"
+	mkdir "$OUT/x"
+	bsdtar -xf "$OUT/a.tar" --xattrs -C "$OUT/x" dir/file
+	[ "$(getfattr --only-values -n user.qemount "$OUT/x/dir/file")" = kept ]
+}
+
+@test "hardlinks are written as links in pax" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar"
+	bsdtar -tvf "$OUT/a.tar" | grep -E 'hardlink-(a|b) link to .*hardlink-(a|b)$'
+}
+
+@test "not an image: one clear line, exit 1" {
+	head -c 1048576 /dev/urandom > "$OUT/junk.img"
+	run --separate-stderr timeout $LIMIT "$QM" tar "$OUT/junk.img" -o "$OUT/a.tar"
+	fails_cleanly junk.img "no filesystem recognised"
+	[ ! -e "$OUT/a.tar" ]
+}
+
+@test "not an image, forced with --fs: the guest kernel's reason" {
+	head -c 1048576 /dev/urandom > "$OUT/junk.img"
+	run --separate-stderr timeout $LIMIT "$QM" tar --fs ext4 "$OUT/junk.img" -o "$OUT/a.tar"
+	fails_cleanly junk.img "cannot mount as ext4" "EXT4-fs (vd"
+	[ ! -e "$OUT/a.tar" ]
+}
+
+@test "truncated image: one clear line with the kernel's reason" {
+	head -c 4194304 "$(image_of ext4)" > "$OUT/cut.img"
+	run --separate-stderr timeout $LIMIT "$QM" tar "$OUT/cut.img" -o "$OUT/a.tar"
+	fails_cleanly cut.img "cannot mount as ext4" "EXT4-fs"
+	[ ! -e "$OUT/a.tar" ]
+}
+
+@test "wrong --fs: one clear line with the kernel's reason" {
+	run --separate-stderr timeout $LIMIT "$QM" tar --fs vfat "$(image_of ext4)" -o "$OUT/a.tar"
+	fails_cleanly ext4.img "cannot mount as vfat" "FAT-fs"
+}
+
+@test "missing file: one clear line, no guest started" {
+	run --separate-stderr timeout 10 "$QM" tar "$OUT/nonexistent.img" -o "$OUT/a.tar"
+	fails_cleanly nonexistent.img "No such file or directory"
+}
+
+@test "a failed run leaves an existing output as it was" {
+	echo old > "$OUT/a.tar"
+	run --separate-stderr "$QM" tar --fs vfat "$(image_of ext4)" -o "$OUT/a.tar"
+	[ "$status" -eq 1 ]
+	[ "$(cat "$OUT/a.tar")" = old ]
+	[ "$(ls -A "$OUT")" = a.tar ]
+}
+
+@test "empty standard input: a hint about docker run -i" {
+	run --separate-stderr "$QM" tar - < /dev/null
+	fails_cleanly "standard input is empty" "pass -i"
+}
+
+@test "refuses to write an archive to a terminal" {
+	run script -qec "$QM tar $(image_of ext4)" /dev/null
+	[ "$status" -ne 0 ]
+	[[ $output == *"refusing to write an archive to a terminal"* ]]
+}
+
+@test "unknown format: exit 1 and the known ones" {
+	run --separate-stderr "$QM" tar --format rar "$(image_of ext4)" -o "$OUT/a"
+	fails_cleanly "unknown format 'rar'" "pax gnutar ustar cpio zip 7z"
+	[ ! -e "$OUT/a" ]
+}
+
+@test "usage errors exit 2" {
+	run "$QM" tar
+	[ "$status" -eq 2 ]
+	run "$QM" tar --partition x img
+	[ "$status" -eq 2 ]
+	run "$QM" frobnicate
+	[ "$status" -eq 2 ]
+}
+
+@test "qm-tar is qemount tar" {
+	"$TOP/build/bin/qm-tar" "$(image_of vfat)" -o "$OUT/a.tar"
+	"$CHECK" "$OUT/a.tar" "$IMAGES/vfat.mtree"
+}
+
+@test "SIGTERM mid-run: no output, no temp file, no qemu" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar" &
+	sleep 1
+	kill -TERM $!
+	wait $! || true
+	[ -z "$(ls -A "$OUT")" ]
+	sleep 0.5
+	[ -z "$(qemu_left)" ]
+}
+
+@test "SIGKILL mid-run: qemu dies with it, nothing left" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar" &
+	sleep 1
+	kill -KILL $!
+	wait $! || true
+	sleep 0.5
+	[ -z "$(qemu_left)" ]
+	[ -z "$(ls -A "$OUT")" ]
+}
+
+@test "the man page SYNOPSIS matches the usage text" {
+	man_syn=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH/p' "$TOP/cmd/qemount-tar.1" |
+		grep -v '^\.SH' | sed 's/\\f[BIR]//g; s/\\-/-/g; s/^\.[A-Za-z]* *//' |
+		tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+	use_syn=$("$QM" tar --help | sed -n '/^usage:/,/^  IMAGE/p' | grep -v '^  IMAGE' |
+		sed 's/^usage: //' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+	[ "$man_syn" = "$use_syn" ] || { echo "man:   $man_syn"; echo "usage: $use_syn"; false; }
+}
