@@ -29,8 +29,16 @@ qemu_left() {
 	pgrep -f 'virtserialport,chardev=p9,name=qemount0' || true
 }
 
-# After every test: nothing may be left running or lying around.
+# The images every test reads, and their sha256 before the first test.
+setup_file() {
+	sha256sum "$IMAGES"/*.img "$IMAGES"/*.iso > "$BATS_FILE_TMPDIR/images.sha256"
+}
+
+# After every test: nothing may be left running or lying around, and no
+# input image has changed.
 teardown() {
+	sha256sum --quiet -c "$BATS_FILE_TMPDIR/images.sha256" >&2 ||
+		{ echo "an input image changed" >&2; return 1; }
 	local left
 	left=$(qemu_left)
 	if [ -n "$left" ]; then
@@ -45,8 +53,6 @@ teardown() {
 	fi
 }
 
-# tar_check FS [FORMAT-MANIFEST]: qemount tar of FS's image into a file,
-# read back by bsdtar, against the manifest; the image is unchanged.
 sha() {
 	sha256sum "$1" | cut -d' ' -f1
 }

@@ -55,6 +55,12 @@ tar_fs() {
 	"$CHECK" "$OUT/a.cpio" "$IMAGES/ext4.cpio.mtree"
 }
 
+@test "-o out.7z writes 7z" {
+	"$QM" tar "$(image_of ext4)" -o "$OUT/a.7z"
+	[ "$(head -c 2 "$OUT/a.7z")" = "7z" ]
+	"$CHECK" "$OUT/a.7z" "$IMAGES/ext4.7z.mtree"
+}
+
 @test "-o out.tar.zst writes zstd-compressed pax" {
 	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar.zst"
 	zstd -t -q "$OUT/a.tar.zst"
