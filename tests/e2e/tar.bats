@@ -192,3 +192,7 @@ tar_fs() {
 		sed 's/^usage: //' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
 	[ "$man_syn" = "$use_syn" ] || { echo "man:   $man_syn"; echo "usage: $use_syn"; false; }
 }
+
+@test "after all of the above, every input image has its old sha256" {
+	images_unchanged
+}
