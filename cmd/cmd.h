@@ -10,7 +10,25 @@
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
 
+struct sess_opts;
+
 int cmd_tar(int argc, char **argv);
+
+/*
+ * The options of every command that reads an image: put SESS_OPTIONS in
+ * the getopt_long table and hand each option to cmd_sess_opt first.
+ */
+#define SESS_OPTIONS \
+	{ "fs", required_argument, NULL, 't' }, \
+	{ "partition", required_argument, NULL, 'p' }, \
+	{ "timeout", required_argument, NULL, 'T' }
+#define SESS_USAGE "[--fs TYPE] [--partition N] [--timeout SECONDS]"
+
+/*
+ * cmd_sess_opt - apply option c (with arg) to so.  Returns 1 if it was a
+ * session option, 0 if not, -1 if its value is bad (said on stderr).
+ */
+int cmd_sess_opt(int c, const char *arg, struct sess_opts *so);
 
 /*
  * cmd_signals - on SIGINT, SIGTERM and SIGHUP remove what a run would

@@ -21,8 +21,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: qemount tar [-v] [-o OUT] [--format FORMAT] "
 		"[--compress FILTER]\n"
-		"                   [--fs TYPE] [--partition N] "
-		"[--timeout SECONDS] IMAGE\n"
+		"                   " SESS_USAGE " IMAGE\n"
 		"  IMAGE   disk image, or - for standard input\n"
 		"  -o OUT  archive to write (default: standard output);\n"
 		"          its extension picks the format (.tar .tar.zst .zip ...)\n"
@@ -72,36 +71,23 @@ static int parse(int argc, char **argv, struct args *a)
 	static const struct option longs[] = {
 		{ "format", required_argument, NULL, 'F' },
 		{ "compress", required_argument, NULL, 'C' },
-		{ "fs", required_argument, NULL, 't' },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		SESS_OPTIONS,
 		{ 0 }
 	};
-	char *end;
-	long n;
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "o:vh", longs, NULL)) != -1) {
+		r = cmd_sess_opt(c, optarg, &a->so);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
 		switch (c) {
 		case 'o': a->out = optarg; break;
 		case 'v': a->verbose = 1; break;
 		case 'F': a->co.format = optarg; break;
 		case 'C': a->co.compress = optarg; break;
-		case 't': a->so.fs = optarg; break;
-		case 'p':
-		case 'T':
-			n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > 100000) {
-				warnx("--%s: not a number in range: %s",
-				      c == 'p' ? "partition" : "timeout", optarg);
-				return EXIT_USAGE;
-			}
-			if (c == 'p')
-				a->so.partition = n;
-			else
-				a->so.timeout_ms = n * 1000;
-			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
