@@ -17,6 +17,8 @@ static const struct {
 	const char *what;
 } cmds[] = {
 	{ "tar", "qm-tar", cmd_tar, "write the image's tree as an archive" },
+	{ "ls", NULL, cmd_ls, "list a directory inside the image" },
+	{ "cat", NULL, cmd_cat, "write one file of the image to standard output" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -38,7 +40,7 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	for (i = 0; i < NCMDS; i++)
-		if (strcmp(self, cmds[i].alias) == 0)
+		if (cmds[i].alias && strcmp(self, cmds[i].alias) == 0)
 			return cmds[i].run(argc, argv);
 	if (argc < 2) {
 		usage(stderr);

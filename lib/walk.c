@@ -172,3 +172,35 @@ int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
 	free(w);
 	return e;
 }
+
+int walk_path(struct p9_client *c, uint32_t root, const char *path,
+	      uint32_t *fid)
+{
+	const char *names[P9_MAXWELEM];
+	char *copy = strdup(path), *save = NULL, *tok;
+	uint32_t at, next;
+	unsigned n = 0;
+	int e;
+
+	if (!copy)
+		return -ENOMEM;
+	e = p9_walk(c, root, 0, NULL, &at, NULL);
+	tok = strtok_r(copy, "/", &save);
+	while (!e && (tok || n)) {
+		if (tok && strcmp(tok, ".") != 0)
+			names[n++] = tok;
+		if (tok)
+			tok = strtok_r(NULL, "/", &save);
+		if (n == P9_MAXWELEM || (!tok && n)) {	/* walk what we have */
+			e = p9_walk(c, at, n, names, &next, NULL);
+			p9_clunk(c, at);
+			at = next;
+			n = 0;
+		}
+	}
+	free(copy);
+	if (e)
+		return e;
+	*fid = at;
+	return 0;
+}

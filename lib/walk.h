@@ -41,4 +41,13 @@ typedef int walk_fn(void *arg, const struct walk_entry *e);
 int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
 	      char *where, size_t cap);
 
+/*
+ * walk_path - walk a slash-separated path from directory fid root to a
+ * new fid, *fid (clunk it after).  Empty and "." components are skipped,
+ * so "" and "/" give a clone of root; ".." stays inside the tree (the
+ * server sees to that).  Returns 0 or -errno (-ENOENT, -ENOTDIR ...).
+ */
+int walk_path(struct p9_client *c, uint32_t root, const char *path,
+	      uint32_t *fid);
+
 #endif

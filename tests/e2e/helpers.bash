@@ -41,7 +41,8 @@ images_unchanged() {
 }
 
 # After every test: nothing may be left running or lying around, and no
-# input image has been touched.
+# input image has been touched.  (The last test of tar.bats compares
+# sha256 sums.)
 teardown() {
 	stat -c '%n %s %Y %Z' "$IMAGES"/*.img "$IMAGES"/*.iso |
 		cmp -s - "$BATS_FILE_TMPDIR/images.stat" ||
