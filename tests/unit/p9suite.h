@@ -21,7 +21,10 @@ struct srv {
 int srv_start_ours(const char *dir, uint32_t max_msize, uid_t run_as,
 		   int readonly, int attach_errno, struct srv *s);
 
-/* srv_start_diod - exec diod exporting dir on an inherited socket. */
+/*
+ * srv_start_diod - exec diod exporting dir on an inherited socket; diod
+ * runs in dir.diod, which the caller removes.
+ */
 int srv_start_diod(const char *dir, struct srv *s);
 
 /* srv_stop - close the connection; reap the server (kill after 10 s). */

@@ -3,6 +3,7 @@
  * server, on an inherited socketpair: the shared suite passes there too,
  * so our client speaks real 9P2000.L and not only our own dialect.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "p9suite.h"
@@ -37,6 +38,8 @@ int main(void)
 	p9_clunk(c, root);
 	p9_client_free(c);
 	srv_stop(&s);
+	suite_rmtree(dir);
+	strcat(dir, ".diod");
 	suite_rmtree(dir);
 	return done_testing();
 }
