@@ -4,6 +4,7 @@
  */
 #include <err.h>
 #include <libgen.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,12 @@ int main(int argc, char **argv)
 	const char *self = basename(argv[0]);
 	size_t i;
 
+	/* Names in images are bytes, nearly always UTF-8: libarchive needs
+	 * a UTF-8 character type to write them (in the C locale it cannot,
+	 * and one of its writers then crashes), so fall back to C.UTF-8. */
 	setlocale(LC_ALL, "");
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+		setlocale(LC_CTYPE, "C.UTF-8");
 	for (i = 0; i < NCMDS; i++)
 		if (cmds[i].alias && strcmp(self, cmds[i].alias) == 0)
 			return cmds[i].run(argc, argv);

@@ -32,6 +32,11 @@ tar_fs() {
 	tar_fs iso9660
 }
 
+@test "the C locale: UTF-8 names still come through" {
+	LC_ALL=C "$QM" tar "$(image_of ext4)" -o "$OUT/a.tar"
+	"$CHECK" "$OUT/a.tar" "$IMAGES/ext4.mtree"
+}
+
 @test "standard input (a file) to standard output" {
 	"$QM" tar - < "$(image_of ext4)" > "$OUT/a.tar"
 	"$CHECK" "$OUT/a.tar" "$IMAGES/ext4.mtree"
@@ -162,9 +167,23 @@ tar_fs() {
 	"$CHECK" "$OUT/a.tar" "$IMAGES/vfat.mtree"
 }
 
+# wait_qemu PID: wait (up to 10 s) until PID's qemu runs and has unlinked
+# its snapshot overlay from TMPDIR, so that a signal lands mid-run however
+# fast the guest is (a fixed sleep outlasted a whole run of the
+# linux-6.1-lean guest; a kill while qemu starts leaves its vl.* overlay)
+wait_qemu() {
+	local i
+	for i in $(seq 500); do
+		pgrep -P "$1" -f 'name=qemount0' > /dev/null &&
+			[ -z "$(ls -A "$TMPDIR")" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 @test "SIGTERM mid-run: no output, no temp file, no qemu" {
 	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar" &
-	sleep 1
+	wait_qemu $!
 	kill -TERM $!
 	wait $! || true
 	[ -z "$(ls -A "$OUT")" ]
@@ -174,7 +193,7 @@ tar_fs() {
 
 @test "SIGKILL mid-run: qemu dies with it, nothing left" {
 	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar" &
-	sleep 1
+	wait_qemu $!
 	kill -KILL $!
 	wait $! || true
 	sleep 0.5
