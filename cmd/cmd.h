@@ -23,8 +23,11 @@ int cmd_cat(int argc, char **argv);
 #define SESS_OPTIONS \
 	{ "fs", required_argument, NULL, 't' }, \
 	{ "partition", required_argument, NULL, 'p' }, \
+	{ "offset", required_argument, NULL, 'O' }, \
+	{ "length", required_argument, NULL, 'L' }, \
 	{ "timeout", required_argument, NULL, 'T' }
-#define SESS_USAGE "[--fs TYPE] [--partition N] [--timeout SECONDS]"
+#define SESS_USAGE "[--fs TYPE] [--partition N] [--offset N [--length N]] " \
+	"[--timeout SECONDS]"
 
 /*
  * cmd_sess_opt - apply option c (with arg) to so.  Returns 1 if it was a

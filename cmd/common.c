@@ -2,7 +2,9 @@
  * common.c - what the subcommands share.
  */
 #include <err.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,36 @@ void cmd_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * A byte count: decimal, or with a binary suffix K M G T (KiB ...), or s
+ * for 512-byte sectors.  0 and sets *v, or -1.
+ */
+static int parse_bytes(const char *arg, uint64_t *v)
+{
+	static const char units[] = "sKMGT";
+	static const int shift[] = { 9, 10, 20, 30, 40 };
+	unsigned long long n;
+	const char *u;
+	char *end;
+
+	if (*arg < '0' || *arg > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || end[1])
+			return -1;
+		if (n > UINT64_MAX >> shift[u - units])
+			return -1;
+		n <<= shift[u - units];
+	}
+	*v = n;
+	return 0;
+}
+
 int cmd_sess_opt(int c, const char *arg, struct sess_opts *so)
 {
 	char *end;
@@ -37,6 +69,16 @@ int cmd_sess_opt(int c, const char *arg, struct sess_opts *so)
 	switch (c) {
 	case 't':
 		so->fs = arg;
+		return 1;
+	case 'O':
+	case 'L':
+		if (parse_bytes(arg, c == 'O' ? &so->offset : &so->length) ||
+		    (c == 'L' && so->length == 0)) {
+			warnx("--%s: not a byte count (N, NK, NM, NG, NT or "
+			      "Ns for sectors): %s", c == 'O' ? "offset" :
+			      "length", arg);
+			return -1;
+		}
 		return 1;
 	case 'p':
 	case 'T':

@@ -10,28 +10,42 @@
 
 #include "guest.h"
 
+#define DEFAULT_MACHINE	"microvm"
+
 /* snprintf that says whether it all fitted */
 static int fits(int n, size_t cap)
 {
 	return n >= 0 && (size_t)n < cap;
 }
 
-/* Does the manifest in dir list fs?  1 read-only, 2 read-write, 0 no. */
-static int manifest_mode(const char *dir, const char *fs)
+/*
+ * Read dir/manifest: does it list fs?  Returns 1 read-only, 2
+ * read-write, 0 no (or no manifest).  Fills g->priority and g->machine
+ * from the registry lines either way.
+ */
+static int read_manifest(const char *dir, const char *fs, struct guest *g)
 {
-	char path[PATH_MAX], line[1024], name[64], mode[8];
-	int found = 0;
+	char path[PATH_MAX], line[1024], name[64], val[128];
+	int found = 0, prio;
 	FILE *f;
 
+	g->priority = 0;
+	snprintf(g->machine, sizeof(g->machine), "%s", DEFAULT_MACHINE);
 	if (!fits(snprintf(path, sizeof(path), "%s/manifest", dir),
 		  sizeof(path)))
 		return 0;
 	f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		if (line[0] != '#' && line[0] != '@' &&
-		    sscanf(line, "%63s %7s", name, mode) == 2 &&
-		    strcmp(name, fs) == 0)
-			found = strcmp(mode, "rw") == 0 ? 2 : 1;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || sscanf(line, "%63s %127s", name, val) != 2)
+			continue;
+		if (strcmp(name, "@priority") == 0 &&
+		    sscanf(val, "%d", &prio) == 1)
+			g->priority = prio;
+		else if (strcmp(name, "@machine") == 0)
+			snprintf(g->machine, sizeof(g->machine), "%s", val);
+		else if (name[0] != '@' && !found && strcmp(name, fs) == 0)
+			found = strcmp(val, "rw") == 0 ? 2 : 1;
+	}
 	if (f)
 		fclose(f);
 	return found;
@@ -64,34 +78,59 @@ static void read_cmdline(const char *dir, char *out, size_t cap)
 		fclose(f);
 }
 
-/* Look in base/ for a guest folder that serves fs. */
-static int scan(const char *base, const char *fs, int write, struct guest *g)
+/*
+ * Is base/name a guest that serves fs (writes it, if write) and has its
+ * kernel and initrd?  Fills *g if so.
+ */
+static int candidate(const char *base, const char *name, const char *fs,
+		     int write, struct guest *g)
 {
 	char dir[PATH_MAX];
-	struct dirent *d;
-	int mode, hit = 0;
-	DIR *dp = opendir(base);
+	int mode;
 
-	while (dp && !hit && (d = readdir(dp))) {
-		if (d->d_name[0] == '.' || strlen(d->d_name) >= sizeof(g->name))
+	if (name[0] == '.' || strlen(name) >= sizeof(g->name) ||
+	    !fits(snprintf(dir, sizeof(dir), "%s/%s", base, name),
+		  sizeof(dir)))
+		return 0;
+	mode = read_manifest(dir, fs, g);
+	if (!mode || (write && mode != 2) ||
+	    !fits(snprintf(g->kernel, sizeof(g->kernel), "%s/vmlinux", dir),
+		  sizeof(g->kernel)) ||
+	    !fits(snprintf(g->initrd, sizeof(g->initrd), "%s/initramfs.cpio",
+			   dir), sizeof(g->initrd)) ||
+	    access(g->kernel, R_OK) != 0 || access(g->initrd, R_OK) != 0)
+		return 0;
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	read_cmdline(dir, g->cmdline, sizeof(g->cmdline));
+	g->writable = mode == 2;
+	return 1;
+}
+
+/*
+ * The best guest in base/ for fs: highest priority, then first by name.
+ * Only the guest named only, if that is not NULL.  1 if one was found.
+ */
+static int scan(const char *base, const char *only, const char *fs,
+		int write, struct guest *g)
+{
+	struct guest *c = malloc(sizeof(*c));
+	struct dirent *d;
+	int hit = 0;
+	DIR *dp = c ? opendir(base) : NULL;
+
+	while (dp && (d = readdir(dp))) {
+		if (only && strcmp(d->d_name, only) != 0)
 			continue;
-		if (!fits(snprintf(dir, sizeof(dir), "%s/%s", base, d->d_name),
-			  sizeof(dir)))
+		if (!candidate(base, d->d_name, fs, write, c))
 			continue;
-		mode = manifest_mode(dir, fs);
-		if (!mode || (write && mode != 2) ||
-		    !fits(snprintf(g->kernel, sizeof(g->kernel), "%s/vmlinux",
-				   dir), sizeof(g->kernel)) ||
-		    !fits(snprintf(g->initrd, sizeof(g->initrd),
-				   "%s/initramfs.cpio", dir), sizeof(g->initrd)))
-			continue;
-		snprintf(g->name, sizeof(g->name), "%s", d->d_name);
-		read_cmdline(dir, g->cmdline, sizeof(g->cmdline));
-		g->writable = mode == 2;
-		hit = access(g->kernel, R_OK) == 0 && access(g->initrd, R_OK) == 0;
+		if (!hit || c->priority > g->priority ||
+		    (c->priority == g->priority && strcmp(c->name, g->name) < 0))
+			*g = *c;
+		hit = 1;
 	}
 	if (dp)
 		closedir(dp);
+	free(c);
 	return hit;
 }
 
@@ -100,12 +139,15 @@ int guest_find(const char *fs, int write, struct guest *g, char *err,
 {
 	char exe[PATH_MAX], base[PATH_MAX], *slash;
 	const char *env = getenv("QEMOUNT_GUESTS");
+	const char *only = getenv("QEMOUNT_GUEST");
 	static const char *const rel[] = { "../share/qemount/guests",
 					   "../guests" };
 	ssize_t n;
 	size_t i;
 
-	if (env && *env && scan(env, fs, write, g))
+	if (only && !*only)
+		only = NULL;
+	if (env && *env && scan(env, only, fs, write, g))
 		return 0;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
@@ -116,12 +158,14 @@ int guest_find(const char *fs, int write, struct guest *g, char *err,
 		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 			if (fits(snprintf(base, sizeof(base), "%s/%s", exe,
 					  rel[i]), sizeof(base)) &&
-			    scan(base, fs, write, g))
+			    scan(base, only, fs, write, g))
 				return 0;
 		}
 	}
-	snprintf(err, errlen, "no guest %s %s (looked in %s%s%s/../{share/"
-		 "qemount/guests,guests})", write ? "writes" : "reads", fs,
-		 env ? env : "", env ? ", " : "", n > 0 ? exe : "?");
+	snprintf(err, errlen, "no guest%s%s%s %s %s (looked in %s%s%s/../{share/"
+		 "qemount/guests,guests})", only ? " named " : "",
+		 only ? only : "", only ? " (QEMOUNT_GUEST) that" : "",
+		 write ? "writes" : "reads", fs, env ? env : "",
+		 env ? ", " : "", n > 0 ? exe : "?");
 	return -ENOENT;
 }

@@ -1,13 +1,27 @@
 /*
  * guest.h - the guest registry: which guest serves a filesystem.
  *
- * A guest is a folder holding vmlinux, initramfs.cpio, a manifest
- * (guests/<name>/manifest in the source tree: one line per filesystem,
- * "NAME MODE ...", MODE ro or rw; "@"-lines and "#" comments are not
- * filesystems) and optionally cmdline (kernel options, one or more per
- * line, "#" comments).  Guest folders are looked for in $QEMOUNT_GUESTS, then
- * next to the program: ../share/qemount/guests (installed) and ../guests
- * (the build tree).
+ * A guest is a folder holding vmlinux, initramfs.cpio, a manifest and
+ * optionally cmdline (kernel options, one or more per line, "#"
+ * comments).  The manifest (guests/<name>/manifest in the source tree)
+ * has one line per filesystem, "NAME MODE ...", MODE ro or rw, and may
+ * have these registry lines:
+ *
+ *   @priority N     preference among the guests that serve a filesystem:
+ *                   the highest N wins (default 0; a fast-booting guest
+ *                   states a higher one)
+ *   @machine OPTS   qemu's -M value (default "microvm")
+ *
+ * Other "@"-lines (the linux-6.1 guest's "@boot") and "#" comments are
+ * not filesystems and are ignored here.
+ *
+ * Guest folders are looked for in $QEMOUNT_GUESTS, then next to the
+ * program: ../share/qemount/guests (installed) and ../guests (the build
+ * tree).  The first of these folders that has a guest for the filesystem
+ * is used; within it the guest with the highest @priority, and among
+ * equals the first by name (so the choice never depends on the order the
+ * directory lists them in).  $QEMOUNT_GUEST=NAME considers only the guest
+ * folder NAME (for tests and benchmarks).
  */
 #ifndef QEMOUNT_GUEST_H
 #define QEMOUNT_GUEST_H
@@ -20,12 +34,14 @@ struct guest {
 	char kernel[PATH_MAX];
 	char initrd[PATH_MAX];
 	char cmdline[1024];	/* the guest's own kernel options (cmdline file) */
+	char machine[128];	/* qemu -M value (@machine; "microvm") */
+	int priority;		/* @priority; 0 */
 	int writable;		/* the guest can write this filesystem */
 };
 
 /*
- * guest_find - the first guest that reads fs (and writes it, if write).
- * Returns 0 and fills *g, or -ENOENT with a reason in err.
+ * guest_find - the guest that reads fs (and writes it, if write), chosen
+ * as above.  Returns 0 and fills *g, or -ENOENT with a reason in err.
  */
 int guest_find(const char *fs, int write, struct guest *g, char *err,
 	       size_t errlen);

@@ -85,9 +85,10 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 	if (o->partition > 0)
 		snprintf(append + strlen(append), sizeof(append) - strlen(append),
 			 " qm.dev=/dev/vda%d", o->partition);
+	vc.machine = s->guest.machine;
 	vc.kernel = s->guest.kernel;
 	vc.initrd = s->guest.initrd;
-	vc.image = img_path(s->img);
+	vc.disk = img_disk(s->img);
 	vc.writable = o->writable;
 	vc.append = append;
 	vc.echo_log = o->echo_log;
@@ -133,13 +134,17 @@ static int attach(struct sess *s, char *err, size_t errlen)
 int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 	      size_t errlen)
 {
+	struct img_opts io = {
+		.name = o->image, .writable = o->writable, .offset = o->offset,
+		.length = o->length, .timeout_ms = o->timeout_ms,
+	};
 	struct sess *s = calloc(1, sizeof(*s));
 	int e;
 
 	if (!s)
 		return -ENOMEM;
 	s->t0 = now();
-	e = img_open(o->image, o->writable, &s->img, err, errlen);
+	e = img_open(&io, &s->img, err, errlen);
 	s->t.open = now() - s->t0;
 	if (!e && o->fs)
 		snprintf(s->fs, sizeof(s->fs), "%s", o->fs);
@@ -149,6 +154,7 @@ int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 		e = -EINVAL;
 	} else if (!e)
 		e = img_detect(s->img, s->fs, sizeof(s->fs), err, errlen);
+	s->t.detect = now() - s->t0;
 	if (!e)
 		e = guest_find(s->fs, o->writable, &s->guest, err, errlen);
 	if (!e)

@@ -12,7 +12,9 @@
 #include "p9/client.h"
 
 struct sess_opts {
-	const char *image;	/* path, or "-" for standard input */
+	const char *image;	/* path, "-" (standard input) or http(s) URL */
+	uint64_t offset;	/* a window of the disk: first byte */
+	uint64_t length;	/* and length; 0: to the end */
 	const char *fs;		/* NULL: detect */
 	int partition;		/* 1..: that partition; 0: the whole disk */
 	int writable;		/* mount read-write (the image will change) */
@@ -22,6 +24,7 @@ struct sess_opts {
 
 struct sess_times {		/* seconds, for -v and benchmarks */
 	double open, boot, attach, shutdown;
+	double detect;		/* from the start: input known, fs probed */
 };
 
 struct sess;

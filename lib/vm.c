@@ -5,17 +5,27 @@
  * PVH boot of an uncompressed vmlinux, virtio-mmio devices, no firmware,
  * no network, no display.  The 9P channel and the console are
  * socketpair ends passed to qemu as `-chardev socket,fd=N`.
+ *
+ * The disk is a json: filename (QEMU docs/system/qemu-block-drivers.rst,
+ * "json:" pseudo-protocol; the option names are QAPI's
+ * BlockdevOptions): `{"driver":"raw","offset":..,"size":..,"file":
+ * {"driver":"qcow2","backing":null,"file":{"driver":"file","filename":
+ * "/dev/fd/N"}}}`.  Every layer names its driver, so QEMU probes nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +34,10 @@
 
 #define LOG_MAX		65536
 #define ARGV_MAX	64
+#define ARG_MAX_LEN	8192	/* the drive's json: names a URL */
 #define PROBE_MS	3000
+#define TOOL_MS		60000	/* qemu-img's default time limit */
+#define DD_BLOCK	65536
 
 struct vm {
 	pid_t pid;
@@ -115,8 +128,9 @@ static void *logger(void *arg)
 
 struct argv {
 	char *v[ARGV_MAX + 1];
-	char own[ARGV_MAX][512];
+	char own[ARGV_MAX][ARG_MAX_LEN];
 	int n;
+	int overflow;		/* an argument did not fit: don't run */
 };
 
 static void arg(struct argv *a, const char *fmt, ...)
@@ -125,21 +139,141 @@ static void arg(struct argv *a, const char *fmt, ...)
 static void arg(struct argv *a, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
-	if (a->n >= ARGV_MAX)
+	if (a->n >= ARGV_MAX) {
+		a->overflow = 1;
 		return;
+	}
 	va_start(ap, fmt);
-	vsnprintf(a->own[a->n], sizeof(a->own[a->n]), fmt, ap);
+	n = vsnprintf(a->own[a->n], sizeof(a->own[a->n]), fmt, ap);
 	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(a->own[a->n]))
+		a->overflow = 1;
 	a->v[a->n] = a->own[a->n];
 	a->v[++a->n] = NULL;
 }
 
-static void build_argv(const struct vm_config *cfg, int accel_kvm,
-		       int chan_fd, int con_fd, struct argv *a)
+/* Append printf output to out (cap bytes); -ENAMETOOLONG if it won't fit. */
+static int put(char *out, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int put(char *out, size_t cap, size_t *len, const char *fmt, ...)
 {
+	va_list ap;
+	int n;
+
+	if (*len >= cap)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *len)
+		return -ENAMETOOLONG;
+	*len += n;
+	return 0;
+}
+
+/* A URL as a JSON string: quote and backslash escaped, no control bytes. */
+static int put_json_string(char *out, size_t cap, size_t *len,
+			   const char *s)
+{
+	int e = put(out, cap, len, "\"");
+
+	for (; !e && *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return -EINVAL;
+		e = *s == '"' || *s == '\\' ? put(out, cap, len, "\\%c", *s) :
+		    put(out, cap, len, "%c", *s);
+	}
+	return e ? e : put(out, cap, len, "\"");
+}
+
+static int known_format(const char *f)
+{
+	static const char *const formats[] = {
+		"raw", "qcow2", "vmdk", "vdi", "vhdx", "vpc", NULL
+	};
+	int i;
+
+	for (i = 0; formats[i]; i++)
+		if (strcmp(f, formats[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The disk as a json: filename (see the top of this file).  A container
+ * gets "backing": null: a name inside an image never opens a host file.
+ */
+static int disk_json(const struct vm_disk *d, char *out, size_t cap)
+{
+	const char *fmt = d->format ? d->format : "raw";
+	int window = d->offset || d->size, e = 0;
+	struct stat st;
+	size_t len = 0;
+
+	if (!known_format(fmt) || (d->fd < 0 && !d->url))
+		return -EINVAL;
+	e = put(out, cap, &len, "json:");
+	if (!e && window) {
+		e = put(out, cap, &len, "{\"driver\":\"raw\",\"offset\":%" PRIu64,
+			d->offset);
+		if (!e && d->size)
+			e = put(out, cap, &len, ",\"size\":%" PRIu64, d->size);
+		if (!e)
+			e = put(out, cap, &len, ",\"file\":");
+	}
+	if (!e && (!window || strcmp(fmt, "raw") != 0))
+		e = put(out, cap, &len, "{\"driver\":\"%s\",%s\"file\":", fmt,
+			strcmp(fmt, "raw") ? "\"backing\":null," : "");
+	if (!e && d->fd >= 0)
+		e = put(out, cap, &len, "{\"driver\":\"%s\",\"filename\":"
+			"\"/dev/fd/%d\"}", fstat(d->fd, &st) == 0 &&
+			S_ISBLK(st.st_mode) ? "host_device" : "file", d->fd);
+	else if (!e) {
+		e = put(out, cap, &len, "{\"driver\":\"%s\",\"url\":",
+			strncasecmp(d->url, "https:", 6) == 0 ? "https" : "http");
+		if (!e)
+			e = put_json_string(out, cap, &len, d->url);
+		if (!e)
+			e = put(out, cap, &len, "}");
+	}
+	if (!e && (!window || strcmp(fmt, "raw") != 0))
+		e = put(out, cap, &len, "}");
+	if (!e && window)
+		e = put(out, cap, &len, "}");
+	return e;
+}
+
+/* QemuOpts syntax: a comma inside a value is written twice. */
+static int qemuopts_escape(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (n + 3 > cap)
+			return -ENAMETOOLONG;
+		if (*in == ',')
+			out[n++] = ',';
+		out[n++] = *in;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int build_argv(const struct vm_config *cfg, int accel_kvm,
+		      int chan_fd, int con_fd, struct argv *a)
+{
+	char tsc[48] = "", json[ARG_MAX_LEN / 2], drive[ARG_MAX_LEN - 64];
 	unsigned long khz = tsc_khz();
-	char tsc[48] = "";
+	int e;
+
+	e = disk_json(cfg->disk, json, sizeof(json));
+	if (!e)
+		e = qemuopts_escape(json, drive, sizeof(drive));
+	if (e)
+		return e;
 
 	if (khz)
 		snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu", khz);
@@ -148,7 +282,10 @@ static void build_argv(const struct vm_config *cfg, int accel_kvm,
 	/* TCG: the default CPU model and translation cache measured fastest
 	 * (guests/linux-6.1/cmdline has the numbers) */
 	arg(a, "-M");
-	arg(a, "microvm");
+	/* the guest's own (its manifest's @machine): a kernel without ACPI
+	 * needs "microvm,acpi=off", for only then does qemu list the
+	 * virtio-mmio devices on the kernel command line */
+	arg(a, "%s", cfg->machine && *cfg->machine ? cfg->machine : "microvm");
 	arg(a, "-accel");
 	arg(a, accel_kvm ? "kvm" : "tcg");
 	if (accel_kvm) {
@@ -173,11 +310,14 @@ static void build_argv(const struct vm_config *cfg, int accel_kvm,
 	arg(a, "-drive");
 	/* a file opened for reading stays untouched: writes go to a
 	 * throwaway overlay that QEMU unlinks at once */
-	arg(a, "file=%s,format=%s,if=none,id=d0,%s", cfg->image,
-	    cfg->image_format ? cfg->image_format : "raw",
+	arg(a, "file=%s,if=none,id=d0,%s", drive,
 	    cfg->writable ? "cache=unsafe" : "snapshot=on");
+	/* a geometry given is one QEMU does not guess by reading sector 0
+	 * while the device is created: that read, when it waits on the
+	 * network (a URL), runs the main loop too early and the guest
+	 * starts with no kernel in memory (QEMU 7.2) */
 	arg(a, "-device");
-	arg(a, "virtio-blk-device,drive=d0");
+	arg(a, "virtio-blk-device,drive=d0,cyls=16383,heads=16,secs=63");
 	arg(a, "-chardev");
 	arg(a, "socket,id=p9,fd=%d", chan_fd);
 	arg(a, "-device");
@@ -188,13 +328,15 @@ static void build_argv(const struct vm_config *cfg, int accel_kvm,
 	arg(a, "socket,id=con,fd=%d", con_fd);
 	arg(a, "-serial");
 	arg(a, "chardev:con");
+	return a->overflow ? -ENAMETOOLONG : 0;
 }
 
 /*
  * In the child: die with the parent, keep only the fds qemu needs, and
  * exec.  Never returns.
  */
-static void exec_qemu(char **argv, const int *keep, int nkeep, pid_t parent)
+static void exec_qemu(char **argv, const int *keep, int nkeep, int errfd,
+		      pid_t parent)
 {
 	int i, null;
 
@@ -208,21 +350,13 @@ static void exec_qemu(char **argv, const int *keep, int nkeep, pid_t parent)
 		dup2(null, 0);
 		dup2(null, 1);
 	}
+	/* qemu's own complaints (a drive it cannot open) join the console
+	 * log, where a failure's reason is looked for */
+	dup2(errfd, 2);
 	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], argv);
 	dprintf(2, "qemount: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
-}
-
-/* Is an image path one of our inherited /dev/fd/N? Then keep N open. */
-static int image_fd(const char *image)
-{
-	int n;
-	char end;
-
-	if (image && sscanf(image, "/dev/fd/%d%c", &n, &end) == 1)
-		return n;
-	return -1;
 }
 
 int vm_start(const struct vm_config *cfg, struct vm **out)
@@ -249,20 +383,22 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 		e = -errno;
 		goto fail;
 	}
-	build_argv(cfg, cfg->accel == VM_ACCEL_KVM ||
-		   (cfg->accel == VM_ACCEL_AUTO &&
-		    strcmp(vm_accel_name(cfg->accel, cfg->qemu, cfg->kernel),
-			   "kvm") == 0), chan[1], con[1], a);
+	e = build_argv(cfg, cfg->accel == VM_ACCEL_KVM ||
+		       (cfg->accel == VM_ACCEL_AUTO &&
+			strcmp(vm_accel_name(cfg->accel, cfg->qemu, cfg->kernel),
+			       "kvm") == 0), chan[1], con[1], a);
+	if (e)
+		goto fail;
 	keep[0] = chan[1];
 	keep[1] = con[1];
-	keep[2] = image_fd(cfg->image);
+	keep[2] = cfg->disk->fd;
 	vm->pid = fork();
 	if (vm->pid < 0) {
 		e = -errno;
 		goto fail;
 	}
 	if (vm->pid == 0)
-		exec_qemu(a->v, keep, keep[2] >= 0 ? 3 : 2, parent);
+		exec_qemu(a->v, keep, keep[2] >= 0 ? 3 : 2, con[1], parent);
 	close(chan[1]);
 	close(con[1]);
 	chan[1] = con[1] = -1;
@@ -449,4 +585,224 @@ const char *vm_accel_name(enum vm_accel a, const char *qemu,
 	if (probed < 0)
 		probed = probe_kvm(qemu, kernel);
 	return probed ? "kvm" : "tcg";
+}
+
+/*
+ * qemu-img, for the probes: run argv keeping fds keep[0..nkeep), its
+ * stdout into out and its stderr into errs (each NUL-terminated, cut to
+ * fit), for at most timeout_ms.  Returns its exit status, or -errno
+ * (-ETIMEDOUT: killed).
+ */
+struct tool_out {
+	char out[65536];
+	char errs[4096];
+	size_t outlen, errlen;
+};
+
+static void tool_child(char **argv, const int *keep, int nkeep, int out,
+		       int errs, pid_t parent)
+{
+	int i, null;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	for (i = 0; i < nkeep; i++)
+		fcntl(keep[i], F_SETFD, 0);
+	null = open("/dev/null", O_RDONLY);
+	if (null >= 0)
+		dup2(null, 0);
+	dup2(out, 1);
+	dup2(errs, 2);
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], argv);
+	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void tool_drain(int fd, char *buf, size_t cap, size_t *len, int *open)
+{
+	char sink[4096];
+	ssize_t n;
+
+	if (*len + 1 < cap)
+		n = read(fd, buf + *len, cap - 1 - *len);
+	else
+		n = read(fd, sink, sizeof(sink));	/* past the cap: drop */
+	if (n > 0 && *len + 1 < cap)
+		*len += n;
+	else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+		*open = 0;
+	buf[*len] = '\0';
+}
+
+static int run_tool(char **argv, const int *keep, int nkeep,
+		    struct tool_out *o, int timeout_ms)
+{
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, st = 0, oopen = 1, eopen = 1;
+	long long end = now_ms() + (timeout_ms > 0 ? timeout_ms : TOOL_MS);
+	pid_t pid, parent = getpid();
+	int e = 0;
+
+	o->outlen = o->errlen = 0;
+	o->out[0] = o->errs[0] = '\0';
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		e = -errno;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		e = -errno;
+		goto out;
+	}
+	if (pid == 0)
+		tool_child(argv, keep, nkeep, po[1], pe[1], parent);
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	while ((oopen || eopen) && now_ms() < end) {
+		struct pollfd p[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+
+		p[0].fd = oopen ? po[0] : -1;
+		p[1].fd = eopen ? pe[0] : -1;
+		if (poll(p, 2, (int)(end - now_ms()) + 1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			tool_drain(po[0], o->out, sizeof(o->out), &o->outlen, &oopen);
+		if (p[1].revents)
+			tool_drain(pe[0], o->errs, sizeof(o->errs), &o->errlen,
+				   &eopen);
+	}
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (now_ms() >= end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			e = -ETIMEDOUT;
+			break;
+		}
+		sleep_ms(2);
+	}
+	if (!e)
+		e = WIFEXITED(st) ? WEXITSTATUS(st) : -EIO;
+out:
+	if (po[0] >= 0) close(po[0]);
+	if (po[1] >= 0) close(po[1]);
+	if (pe[0] >= 0) close(pe[0]);
+	if (pe[1] >= 0) close(pe[1]);
+	return e;
+}
+
+/*
+ * qemu-img's complaint as one line: its last line, less "qemu-img: " and
+ * "Could not open 'json:{...}': " (our own words back).
+ */
+static void tool_reason(const struct tool_out *o, const char *json, int e,
+			char *err, size_t errlen)
+{
+	const char *p = o->errs, *line = NULL, *nl;
+	size_t n = 0, jl = strlen(json);
+	char open_pfx[] = "Could not open '";
+
+	if (e == -ETIMEDOUT) {
+		snprintf(err, errlen, "qemu-img gave no answer in time");
+		return;
+	}
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		if (nl > p) {
+			line = p;
+			n = nl - p;
+		}
+	}
+	if (!line) {
+		snprintf(err, errlen, "qemu-img failed (%s)",
+			 e < 0 ? strerror(-e) : "no reason given");
+		return;
+	}
+	if (n > 10 && strncmp(line, "qemu-img: ", 10) == 0) {
+		line += 10;
+		n -= 10;
+	}
+	if (n > sizeof(open_pfx) - 1 + jl + 3 &&
+	    strncmp(line, open_pfx, sizeof(open_pfx) - 1) == 0 &&
+	    strncmp(line + sizeof(open_pfx) - 1, json, jl) == 0 &&
+	    strncmp(line + sizeof(open_pfx) - 1 + jl, "': ", 3) == 0) {
+		line += sizeof(open_pfx) - 1 + jl + 3;
+		n -= sizeof(open_pfx) - 1 + jl + 3;
+	}
+	snprintf(err, errlen, "%.*s", (int)n, line);
+}
+
+/* A json: name and a private argv for one qemu-img run. */
+struct tool_run {
+	struct argv a;
+	struct tool_out o;
+	char json[ARG_MAX_LEN / 2];
+};
+
+int vm_disk_size(const struct vm_disk *d, uint64_t *size, int timeout_ms,
+		 char *err, size_t errlen)
+{
+	struct tool_run *r = calloc(1, sizeof(*r));
+	unsigned long long v;
+	const char *p;
+	int e;
+
+	if (!r)
+		return -ENOMEM;
+	e = disk_json(d, r->json, sizeof(r->json));
+	if (e) {
+		snprintf(err, errlen, "cannot describe the disk to qemu: %s",
+			 strerror(-e));
+		goto out;
+	}
+	arg(&r->a, "qemu-img");
+	arg(&r->a, "info");
+	arg(&r->a, "--output=json");
+	arg(&r->a, "%s", r->json);
+	e = r->a.overflow ? -ENAMETOOLONG :
+	    run_tool(r->a.v, &d->fd, d->fd >= 0, &r->o, timeout_ms);
+	p = strstr(r->o.out, "\"virtual-size\":");
+	if (e == 0 && p && sscanf(p + 15, " %llu", &v) == 1) {
+		*size = v;
+		goto out;
+	}
+	tool_reason(&r->o, r->json, e, err, errlen);
+	e = e < 0 ? e : -EIO;
+out:
+	free(r);
+	return e;
+}
+
+int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
+		 int timeout_ms, char *err, size_t errlen)
+{
+	struct tool_run *r = calloc(1, sizeof(*r));
+	int keep[2] = { out, d->fd }, e;
+
+	if (!r)
+		return -ENOMEM;
+	e = disk_json(d, r->json, sizeof(r->json));
+	if (e) {
+		snprintf(err, errlen, "cannot describe the disk to qemu: %s",
+			 strerror(-e));
+		goto out;
+	}
+	arg(&r->a, "qemu-img");
+	arg(&r->a, "dd");
+	arg(&r->a, "-O");
+	arg(&r->a, "raw");
+	arg(&r->a, "bs=%d", DD_BLOCK);
+	arg(&r->a, "count=%" PRIu64, (len + DD_BLOCK - 1) / DD_BLOCK);
+	arg(&r->a, "if=%s", r->json);
+	arg(&r->a, "of=/dev/fd/%d", out);
+	e = r->a.overflow ? -ENAMETOOLONG :
+	    run_tool(r->a.v, keep, d->fd >= 0 ? 2 : 1, &r->o, timeout_ms);
+	if (e) {
+		tool_reason(&r->o, r->json, e, err, errlen);
+		e = e < 0 ? e : -EIO;
+	}
+out:
+	free(r);
+	return e;
 }

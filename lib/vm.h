@@ -11,20 +11,40 @@
  * image opened for reading is attached with snapshot=on: the guest may
  * write (a journal replay) into a throwaway overlay; the file never
  * changes.
+ *
+ * The disk is described to QEMU's block layer in full (a json: filename):
+ * the format driver is always named, never probed, and a container never
+ * opens another file by a name it holds (no backing file).  The same
+ * description is what qemu-img reads for the host-side probes
+ * (vm_disk_size, vm_disk_read), so detection sees what the guest sees.
  */
 #ifndef QEMOUNT_VM_H
 #define QEMOUNT_VM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum vm_accel { VM_ACCEL_AUTO, VM_ACCEL_KVM, VM_ACCEL_TCG };
 
+/*
+ * A disk: a format driver over a protocol (a file held open, or a URL for
+ * QEMU's curl driver), and optionally a window of the disk the format
+ * presents (QEMU's raw driver with offset= and size= on top).
+ */
+struct vm_disk {
+	const char *format;	/* "raw", "qcow2", "vmdk", "vdi", "vhdx", "vpc" */
+	int fd;			/* the file, inherited as /dev/fd/N; -1: url */
+	const char *url;	/* http:// or https:// (fd -1) */
+	uint64_t offset;	/* window start in bytes */
+	uint64_t size;		/* window length; 0: to the end */
+};
+
 struct vm_config {
 	const char *qemu;	/* NULL: qemu-system-x86_64 from PATH */
+	const char *machine;	/* -M value; NULL: "microvm" */
 	const char *kernel;	/* uncompressed PVH vmlinux */
 	const char *initrd;
-	const char *image;	/* the disk: a path, or /dev/fd/N kept open */
-	const char *image_format; /* QEMU block driver; NULL: raw */
+	const struct vm_disk *disk; /* borrowed for the call */
 	int writable;		/* 0: the image file is never written */
 	const char *append;	/* kernel options and the guest's orders */
 	unsigned mem_mb;	/* 0: 256 */
@@ -61,6 +81,25 @@ const char *vm_log(struct vm *vm);
 
 /* vm_free - kill qemu if it still runs, reap it, release vm. */
 void vm_free(struct vm *vm);
+
+/*
+ * vm_disk_size - the size in bytes of the disk d presents (after its
+ * window), asked of `qemu-img info`, which also checks a container's
+ * header.  Returns 0, or -errno with qemu-img's reason in err; waits at
+ * most timeout_ms (a URL's server may hang).
+ */
+int vm_disk_size(const struct vm_disk *d, uint64_t *size, int timeout_ms,
+		 char *err, size_t errlen);
+
+/*
+ * vm_disk_read - copy the first len bytes of the disk d presents into the
+ * file out (from its offset 0; it is truncated to what was copied: less
+ * than len if the disk is shorter), with `qemu-img dd`.  out must be a
+ * file (a memfd will do), not a pipe.  Returns 0, or -errno with
+ * qemu-img's reason in err; waits at most timeout_ms.
+ */
+int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
+		 int timeout_ms, char *err, size_t errlen);
 
 /*
  * vm_accel_name - "kvm" or "tcg": what AUTO resolves to on this host

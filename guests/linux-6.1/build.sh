@@ -8,8 +8,11 @@
 # with dpkg-deb, and writes:
 #   OUTDIR/vmlinux         uncompressed ELF kernel, booted PVH by qemu -kernel
 #   OUTDIR/initramfs.cpio  uncompressed newc cpio: /init (init.c with
-#                          lib/p9 server and codec, static musl) and
-#                          /lib/modules/{*.ko,modules.txt}
+#                          lib/p9 server and codec, static musl),
+#                          /lib/modules/{*.ko,modules.txt}, and the mount
+#                          helpers the manifest names (helper=PKG:PATH) with
+#                          their libraries and ld.so, from those Debian
+#                          packages (downloaded into the cache too)
 #   OUTDIR/inputs.txt      the Debian packages consumed, with versions
 #   OUTDIR/manifest        copied from here: the filesystems served
 #   OUTDIR/cmdline         copied from here: kernel options for the host
@@ -18,7 +21,7 @@
 # and the host's /boot and /lib/modules are not touched.
 #
 # Needs: apt-get, dpkg-deb, depmod (kmod), musl-gcc (musl-tools), strip
-# (binutils), cpio, xz-utils, zstd, gzip, grep with -P.
+# and readelf (binutils), cpio, xz-utils, zstd, gzip, grep with -P.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -127,38 +130,156 @@ stage() {
 	printf ' %s' "$f"
 }
 
-# resolve MODULE...: print the files to load, dependencies first, each
-# once.  modules.dep lists all of a module's dependencies, ordered so that
-# loading them from the last to the first works; modprobe does that.
+# resolve MODULE [PARAM]: print the files to load, dependencies first,
+# each once a line (seen is reset per manifest line).  modules.dep lists
+# all of a module's dependencies, ordered so that loading them from the
+# last to the first works; modprobe does that.  A module's parameter goes
+# after its file name: FILE.ko:PARAM=VALUE.
+declare -A seen
 resolve() {
-	local -A seen=()
-	local m n d i
-	for m in "$@"; do
-		n=${m//-/_}
-		[ -n "${path[$n]:-}" ] ||
-			{ grep -q "/$m.ko" "$moddir/modules.builtin" && continue; } ||
+	local m=$1 param=${2:-} n d i
+	n=${m//-/_}
+	if [ -z "${path[$n]:-}" ]; then
+		grep -q "/$m.ko" "$moddir/modules.builtin" ||
 			die "module $m: not in $pkg"
-		read -ra d <<< "${deps[$n]}"
-		for ((i = ${#d[@]} - 1; i >= 0; i--)); do
-			[ -n "${seen[${d[i]}]:-}" ] && continue
-			seen[${d[i]}]=1
-			stage "${d[i]}"
-		done
-		[ -n "${seen[${path[$n]}]:-}" ] && continue
-		seen[${path[$n]}]=1
-		stage "${path[$n]}"
+		[ -z "$param" ] || die "module $m: built in, no parameter"
+		return 0
+	fi
+	read -ra d <<< "${deps[$n]}"
+	for ((i = ${#d[@]} - 1; i >= 0; i--)); do
+		[ -n "${seen[${d[i]}]:-}" ] && continue
+		seen[${d[i]}]=1
+		stage "${d[i]}"
+	done
+	if [ -n "${seen[${path[$n]}]:-}" ]; then
+		[ -z "$param" ] || die "module $m: one parameter, before any plain use"
+		return 0
+	fi
+	seen[${path[$n]}]=1
+	stage "${path[$n]}"
+	[ -z "$param" ] || printf ':%s' "$param"
+}
+
+# --- mount helpers --------------------------------------------------------------
+
+# Debian packages for helpers, downloaded into the cache like the kernel
+# and all unpacked into one tree.
+tree=$work/deb
+declare -A fetched
+cached() {	# cached PKG VERSION: print its .deb in the cache, if there
+	local f
+	for f in "$cache/${1}_${2/:/%3a}_"*.deb; do
+		[ -s "$f" ] && { echo "$f"; return; }
+	done
+	return 0
+}
+fetch() {	# fetch PKG
+	local p=$1 v deb
+	[ -n "${fetched[$p]:-}" ] && return 0
+	fetched[$p]=1
+	v=$(apt-cache policy "$p" | awk '$1 == "Candidate:" { print $2 }')
+	case $v in ''|'(none)') die "$p: no candidate version" ;; esac
+	deb=$(cached "$p" "$v")
+	if [ -z "$deb" ]; then
+		mkdir -p "$cache"
+		(cd "$cache" && apt-get download -q "$p=$v") ||
+			die "$p=$v: download failed"
+		deb=$(cached "$p" "$v")
+		[ -n "$deb" ] || die "$p=$v: no .deb after download"
+	fi
+	dpkg-deb -x "$deb" "$tree"
+	printf '%s %s\n' "$p" "$v" >> "$work/inputs.txt"
+}
+
+# The file REL (a path in the unpacked tree) names, following symlinks
+# inside the tree (absolute ones too); printed relative to the tree.
+intree() {
+	local rel=${1#/} i t
+	for ((i = 0; i < 20; i++)); do
+		[ -L "$tree/$rel" ] ||
+			{ [ -f "$tree/$rel" ] && echo "$rel"; return 0; }
+		t=$(readlink "$tree/$rel")
+		case $t in
+		/*) rel=${t#/} ;;
+		*) rel=$(dirname "$rel")/$t ;;
+		esac
 	done
 }
 
+# place REL DEST: copy the ELF file REL of the tree to DEST in the
+# rootfs, then its program interpreter and the libraries it needs (each
+# into /lib/x86_64-linux-gnu, where ld.so looks without a cache).
+declare -A placed from
+place() {
+	local src lib dir
+	src=$(intree "$1")
+	[ -n "$src" ] || die "helper: $1 not in the unpacked packages"
+	mkdir -p "$(dirname "$rootfs$2")"
+	placed[$2]=1
+	if [ -n "${from[$src]:-}" ]; then	# ld.so: two names, one file
+		ln -s "${from[$src]}" "$rootfs$2"
+		return 0
+	fi
+	from[$src]=$2
+	cp "$tree/$src" "$rootfs$2"
+	lib=$(readelf -l "$tree/$src" |
+	      sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+	if [ -n "$lib" ] && [ -z "${placed[$lib]:-}" ]; then
+		place "$lib" "$lib"
+	fi
+	for lib in $(readelf -d "$tree/$src" |
+		     sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		[ -n "${placed[/lib/x86_64-linux-gnu/$lib]:-}" ] && continue
+		for dir in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib usr/lib; do
+			[ -n "$(intree "$dir/$lib")" ] && break
+		done
+		[ -n "$(intree "$dir/$lib")" ] ||
+			die "helper: $1 needs $lib, not in ${!fetched[*]}"
+		place "$dir/$lib" "/lib/x86_64-linux-gnu/$lib"
+	done
+}
+
+# helper PKG PATH: PATH from PKG, run by /init as a mount helper; the
+# libraries come from PKG and the packages it depends on.
+helper() {
+	local dep
+	fetch "$1"
+	for dep in $(apt-cache depends "$1" |
+		     awk '$1 == "Depends:" && $2 !~ /^</ { print $2 }'); do
+		fetch "$dep"
+	done
+	place "$2" "$2"
+}
+
+# modules.txt: the manifest with each module resolved to its files, the
+# other words as they are (helper= as the program's path in the rootfs).
 {
-	echo "# NAME MODULE.ko... : /init loads @boot, then the qm.fs= line"
-	while read -r name mode mods; do
+	echo "# NAME FILE.ko[:PARAM]... [type= dev= opts= helper=]: /init loads"
+	echo "# @boot, then the qm.fs= line, and mounts as its words say"
+	while read -r name mode words; do
 		case $name in ''|'#'*) continue ;; esac
 		case $mode in ro|rw|-) ;; *) die "manifest: $name: mode $mode" ;; esac
-		[ -n "$mods" ] || die "manifest: $name: no modules"
+		[ -n "$words" ] || die "manifest: $name: no modules"
+		seen=()
+		nopts=0
 		printf '%s' "$name"
-		# shellcheck disable=SC2086
-		resolve $mods
+		for w in $words; do
+			case $w in
+			type=?*|dev=?*) printf ' %s' "$w" ;;
+			opts=?*)
+				# init.c MAX_OPTS
+				[ $((nopts += 1)) -le 4 ] ||
+					die "manifest: $name: more than 4 opts="
+				printf ' %s' "$w" ;;
+			helper=?*:/?*)
+				w=${w#helper=}
+				helper "${w%%:*}" "${w#*:}"
+				printf ' helper=%s' "${w#*:}" ;;
+			[!=]*.*=*) resolve "${w%%.*}" "${w#*.}" ;;
+			*=*) die "manifest: $name: bad word $w" ;;
+			*) resolve "$w" ;;
+			esac
+		done
 		echo
 	done < "$here/manifest"
 } > "$rootfs/lib/modules/modules.txt"

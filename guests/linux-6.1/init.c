@@ -7,11 +7,12 @@
  * unmounts, syncs and powers off.  Orders come from the kernel command
  * line only (DESIGN.md, "Host <-> guest"):
  *
- *   qm.fs=TYPE     filesystem type for mount(2), and which modules to load
- *                  (required)
+ *   qm.fs=NAME     which line of modules.txt to follow (required): the
+ *                  modules to load, and the mount(2) type (default NAME),
+ *                  source, data, or a mount helper (see the manifest)
  *   qm.rw=1        mount read-write (default read-only)
  *   qm.dev=PATH    block device (default /dev/vda)
- *   qm.opts=DATA   mount data (default none)
+ *   qm.opts=DATA   mount data, instead of the line's (default none)
  *
  * Nothing is printed in the normal path: the serial console is slow
  * under TCG.
@@ -28,6 +29,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,8 +42,18 @@
 #define MNT		"/mnt"
 #define WAIT_MS		10000
 #define STEP_MS		10
+#define MAX_OPTS	4
 
 static char cmdline[4096];
+
+/* How to mount a filesystem: its modules.txt line, less the modules. */
+struct fsdef {
+	char type[64];		/* for mount(2); "" means NAME */
+	char dev[256];		/* mount source; "" means the disk */
+	char opts[MAX_OPTS][256];	/* mount data to try, in order */
+	int nopts;
+	char helper[256];	/* mount helper program, or "" */
+};
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -79,36 +91,68 @@ static const char *arg(const char *key, char *buf, size_t cap)
 	return NULL;
 }
 
-/* Load module file, in directory dirfd.  No parameters: none needed. */
-static void load(int dirfd, const char *file)
+/*
+ * Load a module: word is FILE.ko in directory dirfd, or FILE.ko:PARAMS
+ * with its parameters.
+ */
+static void load(int dirfd, char *word)
 {
+	char *params = strchr(word, ':');
 	int fd;
 
-	fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST))
-		say("load %s: %s", file, strerror(errno));
+	if (params)
+		*params++ = '\0';
+	fd = openat(dirfd, word, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (syscall(SYS_finit_module, fd, params ? params : "", 0) &&
+		       errno != EEXIST))
+		say("load %s: %s", word, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 }
 
+/* Copy the value of word into dst if word is KEY=value; 1 if it was. */
+static int setting(const char *word, const char *key, char *dst, size_t cap)
+{
+	size_t klen = strlen(key);
+
+	if (strncmp(word, key, klen) || word[klen] != '=')
+		return 0;
+	snprintf(dst, cap, "%s", word + klen + 1);
+	return 1;
+}
+
 /*
- * Load the modules of the modules.txt line NAME, in its order.  Lines are
- * "NAME FILE.ko ...", written by build.sh.  Returns 0, or -1 if no line.
+ * Follow the modules.txt line NAME: load its modules in order and fill
+ * *d from its other words.  Lines are "NAME FILE.ko[:PARAMS]... [type=T]
+ * [dev=D] [opts=O]... [helper=PATH]", written by build.sh.  Returns 0,
+ * or -1 if no line.
  */
-static int load_set(const char *name)
+static int load_set(const char *name, struct fsdef *d)
 {
 	char line[4096], *tok, *save;
 	int dirfd, found = -1;
 	FILE *f;
 
+	memset(d, 0, sizeof(*d));
 	dirfd = open(MODDIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	f = fopen(MODLIST, "re");
 	while (f && found && fgets(line, sizeof(line), f)) {
 		tok = strtok_r(line, " \t\n", &save);
 		if (!tok || strcmp(tok, name))
 			continue;
-		while ((tok = strtok_r(NULL, " \t\n", &save)))
+		while ((tok = strtok_r(NULL, " \t\n", &save))) {
+			if (setting(tok, "type", d->type, sizeof(d->type)) ||
+			    setting(tok, "dev", d->dev, sizeof(d->dev)) ||
+			    setting(tok, "helper", d->helper, sizeof(d->helper)))
+				continue;
+			if (!strncmp(tok, "opts=", 5)) {	/* past MAX_OPTS: dropped */
+				if (d->nopts < MAX_OPTS)
+					setting(tok, "opts", d->opts[d->nopts++],
+						sizeof(d->opts[0]));
+				continue;
+			}
 			load(dirfd, tok);
+		}
 		found = 0;
 	}
 	if (f)
@@ -274,10 +318,72 @@ static void kmsg_tell(int fd)
 	}
 }
 
+/*
+ * Run a mount helper as mount(8) would run mount.TYPE: HELPER DEV /mnt
+ * -o ro|rw[,DATA].  A FUSE driver forks its server into the background
+ * and exits once the mount is in place.  0 or an errno.
+ */
+static int run_helper(const char *helper, const char *dev, const char *data,
+		      int rw)
+{
+	char o[300];
+	char *argv[] = { (char *)helper, (char *)dev, MNT, "-o", o, NULL };
+	char *envp[] = { "PATH=/bin:/sbin:/usr/bin:/usr/sbin", NULL };
+	int status;
+	pid_t pid;
+
+	snprintf(o, sizeof(o), "%s%s%s", rw ? "rw" : "ro", data[0] ? "," : "",
+		 data);
+	pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0) {
+		execve(helper, argv, envp);
+		say("exec %s: %s", helper, strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return errno;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		say("%s: exit %d", helper, WEXITSTATUS(status));
+	else
+		say("%s: signal %d", helper, WTERMSIG(status));
+	return EIO;
+}
+
+/*
+ * Mount disk (or d's source) at MNT as d says: with its helper, or with
+ * mount(2) and each of its mount data in turn (qm.opts, if given,
+ * instead).  0 or the errno of the last try.
+ */
+static int mount_fs(const char *fs, const struct fsdef *d, const char *disk,
+		    const char *opts, int rw)
+{
+	const char *type = d->type[0] ? d->type : fs;
+	const char *dev = d->dev[0] ? d->dev : disk;
+	unsigned long flags = (rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV;
+	int i, n = opts[0] || !d->nopts ? 1 : d->nopts, err = 0;
+
+	if (d->helper[0])
+		return run_helper(d->helper, dev, opts[0] ? opts : d->nopts ?
+				  d->opts[0] : "", rw);
+	for (i = 0; i < n; i++) {
+		const char *data = opts[0] ? opts : d->nopts ? d->opts[i] : "";
+
+		if (!mount(dev, MNT, type, flags, data[0] ? data : NULL))
+			return 0;
+		err = errno;
+	}
+	return err;
+}
+
 int main(void)
 {
 	char fs[64], dev[256], opts[1024], flag[8];
 	int fd, rootfd, rw, mounted = 0, err = 0;
+	struct fsdef def;
 
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -310,25 +416,24 @@ int main(void)
 		opts[0] = '\0';
 	rw = arg("qm.rw", flag, sizeof(flag)) && !strcmp(flag, "1");
 
-	if (load_set("@boot"))
+	if (load_set("@boot", &def))
 		say("no @boot line in %s", MODLIST);
-	if (!err && load_set(fs)) {
+	/* before the filesystem's modules: block2mtd opens the disk */
+	if (!err && wait_path(dev))
+		err = ENXIO;
+	if (!err && load_set(fs, &def)) {
 		say("no modules listed for %s", fs);
 		err = ENODEV;
 	}
-
-	if (!err && wait_path(dev))
-		err = ENXIO;
 	if (!err) {
 		int kmsg = kmsg_mark();
 
-		if (mount(dev, MNT, fs, (rw ? 0 : MS_RDONLY) | MS_NOSUID |
-			  MS_NODEV, opts[0] ? opts : NULL)) {
-			err = errno;
+		err = mount_fs(fs, &def, dev, opts, rw);
+		mounted = !err;
+		if (err) {
 			kmsg_tell(kmsg);
-			say("mount %s as %s failed: %s", dev, fs, strerror(err));
-		} else {
-			mounted = 1;
+			say("mount %s as %s failed: %s", def.dev[0] ? def.dev :
+			    dev, fs, strerror(err));
 		}
 		if (kmsg >= 0)
 			close(kmsg);

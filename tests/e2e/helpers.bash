@@ -25,8 +25,15 @@ setup() {
 	mkdir -p "$OUT"
 }
 
+# Our guests' qemu processes still running: those started under this
+# test's TMPDIR (others on the machine may be running their own).
 qemu_left() {
-	pgrep -f 'virtserialport,chardev=p9,name=qemount0' || true
+	local p
+	for p in $(pgrep -f 'virtserialport,chardev=p9,name=qemount0'); do
+		tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null |
+			grep -qxF "TMPDIR=$TMPDIR" && echo "$p"
+	done
+	true
 }
 
 # The images every test reads: their sha256 before the first test (the
@@ -51,7 +58,7 @@ teardown() {
 	left=$(qemu_left)
 	if [ -n "$left" ]; then
 		echo "qemu left running: $left" >&2
-		pkill -9 -f 'virtserialport,chardev=p9,name=qemount0' || true
+		kill -9 $left || true
 		return 1
 	fi
 	if [ -n "$(ls -A "$TMPDIR")" ]; then
