@@ -8,7 +8,8 @@
 #   make asan       the unit tests built and run with ASan + UBSan
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make fuzz-seeds rewrite the seed corpus from the codec's byte vectors
-#   make bench      9P throughput over a socketpair
+#   make bench      9P throughput over a socketpair, and qemount tar against
+#                   guestfish and the no-VM readers (tests/bench/bench.sh)
 #   make clean
 
 CC      ?= cc
@@ -162,8 +163,11 @@ $(B)/bench/p9bench: tests/bench/p9bench.c $(UNIT_COMMON) $(LIB)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_COMMON) $(LIB) $(LDLIBS)
 
+# 9P over a socketpair, then qemount tar against guestfish and the no-VM
+# readers (tests/bench/bench.sh: RUNS, GF_RUNS, BENCH_LARGE=0).
 bench: $(B)/bench/p9bench
 	$(Q)$(B)/bench/p9bench
+	$(Q)tests/bench/bench.sh
 
 clean:
 	rm -rf $(B)

@@ -1,0 +1,188 @@
+#!/bin/bash
+# bench.sh - qemount tar against what a user would run instead, measured
+# side by side in the same run with hyperfine (min / median of N runs),
+# and printed as ratios (absolute seconds on a shared machine mean little).
+#
+#   tests/bench/bench.sh [RESULTS.md]      (make bench runs it)
+#
+# Compared, per image:
+#   guestfish --ro -a IMG -m /dev/sda tar-out / -  (libguestfs, TCG: it
+#     is what virt-tar-out does, minus its insistence on an installed OS)
+#   the no-VM reader that bounds what is possible: debugfs rdump + bsdtar
+#     (ext4), mcopy -s + bsdtar (vfat), bsdtar @iso (iso9660)
+# Images: the small testdata images and, built here once (cached in
+# build/bench/), a 1 GiB ext4/vfat/iso9660 image with one 512 MiB file and
+# 20 000 small files.  Also: large-file throughput against
+# `cat IMG > /dev/null`, the small-file rate, and peak RSS of the tool
+# and of qemu.
+#
+# Environment: RUNS (default 5), GF_RUNS (guestfish, default 3),
+# BENCH_LARGE=0 to skip the 1 GiB images.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+out=${1:-build/bench/RESULTS.md}
+runs=${RUNS:-5}
+gf_runs=${GF_RUNS:-3}
+work=build/bench
+qm=build/bin/qemount
+mkdir -p "$work"
+export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+
+need() {
+	command -v "$1" >/dev/null ||
+		{ echo "bench: $1 missing (apt-get install $2)" >&2; exit 1; }
+}
+need hyperfine hyperfine
+need guestfish libguestfs-tools
+need debugfs e2fsprogs
+need mcopy mtools
+need bsdtar libarchive-tools
+need xorriso xorriso
+
+make -s all
+make -s -C testdata
+
+# ---- the large images -----------------------------------------------
+large_tree() {
+	local d=$work/large-tree
+	[ -e "$d.done" ] && return
+	rm -rf "$d" && mkdir -p "$d/small"
+	head -c $((512 << 20)) /dev/urandom > "$d/large.bin"
+	python3 - "$d/small" <<'EOF'
+import os, sys
+base = sys.argv[1]
+for i in range(20000):
+    sub = os.path.join(base, "d%03d" % (i // 200))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%05d.txt" % i), "wb") as f:
+        f.write(os.urandom(64 + i % 4000))
+EOF
+	touch "$d.done"
+}
+
+large_images() {
+	large_tree
+	[ -e "$work/large-ext4.img" ] ||
+		mke2fs -q -t ext4 -d "$work/large-tree" "$work/large-ext4.img" 1G
+	if [ ! -e "$work/large-vfat.img" ]; then
+		truncate -s 1G "$work/large-vfat.img.tmp"
+		mkfs.vfat -F 32 -n LARGE "$work/large-vfat.img.tmp" >/dev/null
+		MTOOLS_SKIP_CHECK=1 mcopy -s -i "$work/large-vfat.img.tmp" \
+			"$work/large-tree"/* ::/
+		mv "$work/large-vfat.img.tmp" "$work/large-vfat.img"
+	fi
+	[ -e "$work/large-iso9660.iso" ] ||
+		xorriso -as mkisofs -quiet -R -J -o "$work/large-iso9660.iso" \
+			"$work/large-tree" 2>/dev/null
+}
+
+# ---- one comparison: hyperfine, then medians ------------------------
+# compare NAME IMG FS: qemount vs guestfish vs the no-VM reader
+declare -a rows
+
+median() {	# median of hyperfine JSON result N
+	python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]; print(r['median'])" "$1" "$2"
+}
+
+noVM_cmd() {
+	local img=$1 fs=$2 d=$work/extract
+	case $fs in
+	ext4) echo "rm -rf $d && mkdir $d && debugfs -R 'rdump / $d' $img 2>/dev/null && bsdtar -cf - -C $d . >/dev/null" ;;
+	vfat) echo "rm -rf $d && mkdir $d && MTOOLS_SKIP_CHECK=1 mcopy -s -n -i $img '::/*' $d && bsdtar -cf - -C $d . >/dev/null" ;;
+	iso9660) echo "bsdtar -cf - @$img >/dev/null" ;;
+	esac
+}
+
+compare() {
+	local name=$1 img=$2 fs=$3 json=$work/$1.json gjson=$work/$1-gf.json
+	hyperfine -N --warmup 1 --runs "$runs" --export-json "$json" \
+		-n qemount "$qm tar $img" \
+		-n noVM "bash -c \"$(noVM_cmd "$img" "$fs")\"" >&2
+	hyperfine --warmup 0 --runs "$gf_runs" --export-json "$gjson" \
+		-n guestfish "guestfish --ro -a $img -m /dev/sda tar-out / /dev/null" >&2
+	local q n g
+	q=$(median "$json" 0)
+	n=$(median "$json" 1)
+	g=$(median "$gjson" 0)
+	rows+=("$(printf '| %s | %.2f | %.2f | %.2f | %.1f× | %.2f× |' \
+		"$name" "$q" "$g" "$n" "$(echo "$g / $q" | bc -l)" \
+		"$(echo "$q / $n" | bc -l)")")
+}
+
+# ---- runs -------------------------------------------------------------
+for fs in ext4 vfat iso9660; do
+	img=testdata/images/$fs.img
+	[ $fs = iso9660 ] && img=testdata/images/iso9660.iso
+	compare "small-$fs" "$img" $fs
+done
+if [ "${BENCH_LARGE:-1}" = 1 ]; then
+	large_images
+	compare large-ext4 "$work/large-ext4.img" ext4
+	compare large-vfat "$work/large-vfat.img" vfat
+	compare large-iso9660 "$work/large-iso9660.iso" iso9660
+fi
+
+# boot and phases (qemount tar -v), median of the runs
+phases=$(for i in $(seq "$runs"); do
+	$qm tar -v testdata/images/ext4.img 2>&1 >/dev/null | grep '^qemount: .*boot to'
+done | python3 -c '
+import re, statistics, sys
+keys = ["open", "boot to first Rversion", "attach", "walk+stream", "shutdown"]
+vals = {k: [] for k in keys}
+for line in sys.stdin:
+    for k in keys:
+        m = re.search(re.escape(k) + r" ([0-9.]+) s", line)
+        if m:
+            vals[k].append(float(m.group(1)))
+print(" | ".join("%s %.3f s" % (k, statistics.median(v)) for k, v in vals.items() if v))')
+
+# large-file throughput and the small-file rate, from walk+stream
+throughput=""
+if [ "${BENCH_LARGE:-1}" = 1 ]; then
+	t=$($qm tar -v "$work/large-ext4.img" 2>&1 >/dev/null |
+		sed -n 's/.*walk+stream \([0-9.]*\) s.*/\1/p')
+	cat_t=$( { /usr/bin/time -f %e cat "$work/large-ext4.img" >/dev/null; } 2>&1 )
+	throughput="whole 1 GiB ext4 image (512 MiB file + 20 000 files, $(du -sm "$work/large-tree" | cut -f1) MiB of data): walk+stream $t s, $(echo "$(du -sm "$work/large-tree" | cut -f1) / $t" | bc -l | xargs printf '%.0f') MiB/s; cat IMG > /dev/null $cat_t s"
+fi
+
+# peak RSS of the tool and of qemu: VmHWM of each, polled while it runs
+# (GNU time would report qemu's for both: a child's rusage takes in the
+# children it reaped)
+hwm() {
+	awk '/VmHWM/{print $2}' "/proc/$1/status" 2>/dev/null || true
+}
+
+rss() {
+	local img=$1 qh=0 th=0 h p pid
+	$qm tar "$img" >/dev/null &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		h=$(hwm $pid)
+		[ -n "$h" ] && [ "$h" -gt "$th" ] && th=$h
+		p=$(pgrep -P $pid -f qemu-system | head -1 || true)
+		h=${p:+$(hwm "$p")}
+		[ -n "$h" ] && [ "$h" -gt "$qh" ] && qh=$h
+		sleep 0.05
+	done
+	wait $pid
+	echo "tool $((th / 1024)) MiB, qemu $((qh / 1024)) MiB"
+}
+
+{
+	echo "# qemount benchmark"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -1); QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), accel ${QEMOUNT_ACCEL:-auto (KVM if its probe passes, else TCG)}; medians of $runs runs (guestfish $gf_runs)."
+	echo
+	echo "| image | qemount s | guestfish s | no-VM reader s | qemount vs guestfish | qemount / no-VM |"
+	echo "| --- | --- | --- | --- | --- | --- |"
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "Phases of qemount tar on testdata/images/ext4.img: $phases"
+	echo
+	[ -n "$throughput" ] && echo "Throughput: $throughput" && echo
+	echo "Peak RSS, small ext4: $(rss testdata/images/ext4.img)"
+	[ "${BENCH_LARGE:-1}" = 1 ] && echo "Peak RSS, large ext4: $(rss "$work/large-ext4.img")"
+} > "$out"
+cat "$out"
