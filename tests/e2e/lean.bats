@@ -28,7 +28,7 @@ lean_tar() {
 	[ -s "$LEAN_DIR/vmlinux" ]
 	[ -s "$LEAN_DIR/initramfs.cpio" ]
 	grep -q '^@priority ' "$LEAN_DIR/manifest"
-	grep -qw 'acpi=off' "$LEAN_DIR/cmdline"
+	grep -qx '@machine  *microvm,acpi=off' "$LEAN_DIR/manifest"
 }
 
 @test "the registry picks the lean guest for ext4, on -M microvm,acpi=off" {
