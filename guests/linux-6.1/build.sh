@@ -45,7 +45,7 @@ case $ver in ''|'(none)') die "$pkg: no candidate version" ;; esac
 deb=$cache/${pkg}_${ver}_amd64.deb
 if [ ! -s "$deb" ]; then
 	mkdir -p "$cache"
-	(cd "$cache" && apt-get download -q "$pkg=$ver") ||
+	(cd "$cache" && apt-get download -q "$pkg=$ver" >&2) ||
 		die "$pkg=$ver: download failed"
 	[ -s "$deb" ] || die "$deb: not found after download"
 fi
@@ -182,7 +182,8 @@ fetch() {	# fetch PKG
 	deb=$(cached "$p" "$v")
 	if [ -z "$deb" ]; then
 		mkdir -p "$cache"
-		(cd "$cache" && apt-get download -q "$p=$v") ||
+		# its progress goes to stderr: callers capture our stdout
+		(cd "$cache" && apt-get download -q "$p=$v" >&2) ||
 			die "$p=$v: download failed"
 		deb=$(cached "$p" "$v")
 		[ -n "$deb" ] || die "$p=$v: no .deb after download"
