@@ -72,6 +72,20 @@ sha() {
 	sha256sum "$1" | cut -d' ' -f1
 }
 
+# tar_matches NAME [QEMOUNT-OPTION...]: qemount tar of NAME's test image
+# into a file, read back by bsdtar (check-archive) against
+# images/NAME.mtree; the image is unchanged.
+tar_matches() {
+	local name=$1 img before
+	shift
+	img=$(image_of "$name")
+	before=$(sha "$img")
+	run --separate-stderr timeout $LIMIT "$QM" tar "$@" "$img" -o "$OUT/$name.tar"
+	[ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+	"$CHECK" "$OUT/$name.tar" "$IMAGES/$name.mtree"
+	[ "$(sha "$img")" = "$before" ]
+}
+
 # fails_cleanly WANT...: the last `run` failed with exit 1, within the
 # limit, with exactly one line on stderr that holds every WANT.
 fails_cleanly() {
