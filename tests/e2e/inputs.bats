@@ -250,8 +250,10 @@ url_or_skip() {
 	size=$(stat -c %s "$(image_of ext4)")
 	echo "# fetched $sent of $size bytes" >&3
 	# the archive needs ~21 MB of file data; the image is 64 MiB
-	[ "$sent" -gt 0 ] && [ "$sent" -lt $((size * 2 / 3)) ]
-	[ -z "$(grep -v ' 20[06] ' "$NGINX_DIR/access.log")" ]
+	[ "$sent" -gt 0 ] && [ "$sent" -lt $((size * 2 / 3)) ] ||
+		{ echo "fetched $sent bytes in:"; cat "$NGINX_DIR/access.log"; false; }
+	bad=$(grep -v ' 20[06] ' "$NGINX_DIR/access.log" || true)
+	[ -z "$bad" ] || { echo "requests that did not succeed: $bad"; false; }
 }
 
 @test "a qcow2 at an http URL" {
