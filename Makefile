@@ -105,7 +105,7 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_COMMON) $(LIB)
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_COMMON) $(LIB) $(LDLIBS)
 
 unit: $(UNIT_BIN)
-	$(Q)prove -f -e '' $(UNIT_BIN)
+	$(Q)prove -f -o -e '' $(UNIT_BIN)
 
 # The main job on the bundled sample image, shown with bsdtar.
 demo: tools guest
@@ -117,7 +117,7 @@ demo: tools guest
 # archives read back by bsdtar.
 e2e: tools guest
 	$(Q)$(MAKE) --no-print-directory -C testdata
-	$(Q)prove -f -e bats tests/e2e/*.bats
+	$(Q)prove -f -o -e bats tests/e2e/*.bats
 
 check: unit asan fuzz-smoke e2e
 
@@ -184,4 +184,4 @@ oci:
 
 check-oci: oci
 	$(Q)$(MAKE) --no-print-directory -C testdata
-	$(Q)prove -f -e bats tests/oci/*.bats
+	$(Q)prove -f -o -e bats tests/oci/*.bats
