@@ -293,6 +293,22 @@ static la_ssize_t archive_src_read(struct archive *a, void *arg,
 }
 
 /* Spool s as it is.  Returns 0 and the spool in sp, or -errno. */
+/*
+ * End a spool that got error e so far (0: all went in): finish it, or
+ * drop it and say why if nothing has yet.  Returns the error, or 0.
+ */
+static int spool_finish(struct spool *sp, int e, char *err, size_t errlen)
+{
+	if (!e)
+		e = spool_end(sp);
+	if (e && err[0] == '\0')
+		snprintf(err, errlen, "spooling to %s: %s", sp->dir,
+			 strerror(-e));
+	if (e)
+		spool_abort(sp);
+	return e;
+}
+
 static int spool_raw(struct src *s, struct spool *sp, char *err,
 		     size_t errlen)
 {
@@ -308,14 +324,7 @@ static int spool_raw(struct src *s, struct spool *sp, char *err,
 		}
 		e = spool_put(sp, p, n);
 	}
-	if (!e)
-		e = spool_end(sp);
-	if (e && err[0] == '\0')
-		snprintf(err, errlen, "spooling to %s: %s", sp->dir,
-			 strerror(-e));
-	if (e)
-		spool_abort(sp);
-	return e;
+	return spool_finish(sp, e, err, errlen);
 }
 
 /* Spool s decompressed (how is what packer() saw, for messages). */
@@ -364,14 +373,7 @@ static int spool_unpacked(struct src *s, const char *how, struct spool *sp,
 		e = -EIO;
 	}
 	archive_read_free(a);
-	if (!e)
-		e = spool_end(sp);
-	if (e && err[0] == '\0')
-		snprintf(err, errlen, "spooling to %s: %s", sp->dir,
-			 strerror(-e));
-	if (e)
-		spool_abort(sp);
-	return e;
+	return spool_finish(sp, e, err, errlen);
 }
 
 /* ---- opening ---- */

@@ -740,12 +740,11 @@ struct tool_run {
 	char json[ARG_MAX_LEN / 2];
 };
 
-int vm_disk_size(const struct vm_disk *d, uint64_t *size, int timeout_ms,
-		 char *err, size_t errlen)
+/* A qemu-img run on disk d: its arguments to come, d as json in r->json. */
+static int tool_new(const struct vm_disk *d, struct tool_run **out,
+		    char *err, size_t errlen)
 {
 	struct tool_run *r = calloc(1, sizeof(*r));
-	unsigned long long v;
-	const char *p;
 	int e;
 
 	if (!r)
@@ -754,8 +753,23 @@ int vm_disk_size(const struct vm_disk *d, uint64_t *size, int timeout_ms,
 	if (e) {
 		snprintf(err, errlen, "cannot describe the disk to qemu: %s",
 			 strerror(-e));
-		goto out;
+		free(r);
+		return e;
 	}
+	*out = r;
+	return 0;
+}
+
+int vm_disk_size(const struct vm_disk *d, uint64_t *size, int timeout_ms,
+		 char *err, size_t errlen)
+{
+	struct tool_run *r;
+	unsigned long long v;
+	const char *p;
+	int e = tool_new(d, &r, err, errlen);
+
+	if (e)
+		return e;
 	arg(&r->a, "qemu-img");
 	arg(&r->a, "info");
 	arg(&r->a, "--output=json");
@@ -777,17 +791,11 @@ out:
 int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
 		 int timeout_ms, char *err, size_t errlen)
 {
-	struct tool_run *r = calloc(1, sizeof(*r));
-	int keep[2] = { out, d->fd }, e;
+	struct tool_run *r;
+	int keep[2] = { out, d->fd }, e = tool_new(d, &r, err, errlen);
 
-	if (!r)
-		return -ENOMEM;
-	e = disk_json(d, r->json, sizeof(r->json));
-	if (e) {
-		snprintf(err, errlen, "cannot describe the disk to qemu: %s",
-			 strerror(-e));
-		goto out;
-	}
+	if (e)
+		return e;
 	arg(&r->a, "qemu-img");
 	arg(&r->a, "dd");
 	arg(&r->a, "-O");
@@ -802,7 +810,6 @@ int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
 		tool_reason(&r->o, r->json, e, err, errlen);
 		e = e < 0 ? e : -EIO;
 	}
-out:
 	free(r);
 	return e;
 }
