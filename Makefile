@@ -44,13 +44,16 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 CMD_SRC := $(wildcard cmd/*.c)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
 BIN     := $(B)/bin/qemount
-ALIASES := $(B)/bin/qm-tar
+ALIASES := $(B)/bin/qm-tar $(B)/bin/qm-pack
 
 GUEST      := linux-6.1
 GUEST_DIR  := $(B)/guests/$(GUEST)
-GUEST_OUT  := $(GUEST_DIR)/vmlinux $(GUEST_DIR)/initramfs.cpio $(GUEST_DIR)/manifest
-GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/init.c \
-	      guests/$(GUEST)/manifest $(wildcard lib/p9/*.c lib/p9/*.h)
+GUEST_OUT  := $(GUEST_DIR)/vmlinux $(GUEST_DIR)/initramfs.cpio \
+	      $(GUEST_DIR)/initramfs-mkfs.cpio $(GUEST_DIR)/manifest
+# shared by both guests: init, the Debian programs, the formatters
+GUEST_COMMON := guests/$(GUEST)/init.c guests/$(GUEST)/debprogs.sh \
+	      guests/$(GUEST)/mkfs.txt $(wildcard lib/p9/*.c lib/p9/*.h)
+GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/manifest $(GUEST_COMMON)
 
 .PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke bench clean
 all: tools guest
@@ -83,9 +86,8 @@ $(GUEST_OUT) &: $(GUEST_SRC)
 # it serves.
 LEAN_DIR := $(B)/guests/linux-6.1-lean
 LEAN_OUT := $(LEAN_DIR)/vmlinux $(LEAN_DIR)/initramfs.cpio \
-	    $(LEAN_DIR)/manifest $(LEAN_DIR)/cmdline
-LEAN_SRC := $(wildcard guests/linux-6.1-lean/*) guests/linux-6.1/init.c \
-	    $(wildcard lib/p9/*.c lib/p9/*.h)
+	    $(LEAN_DIR)/initramfs-mkfs.cpio $(LEAN_DIR)/manifest $(LEAN_DIR)/cmdline
+LEAN_SRC := $(wildcard guests/linux-6.1-lean/*) $(GUEST_COMMON)
 
 .PHONY: guest-lean
 guest: guest-lean

@@ -10,11 +10,14 @@
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
 
+#include <stdint.h>
+
 struct sess_opts;
 
 int cmd_tar(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
 
 /*
  * The options of every command that reads an image: put SESS_OPTIONS in
@@ -34,6 +37,12 @@ int cmd_cat(int argc, char **argv);
  * session option, 0 if not, -1 if its value is bad (said on stderr).
  */
 int cmd_sess_opt(int c, const char *arg, struct sess_opts *so);
+
+/*
+ * cmd_bytes - parse a byte count: N, NK, NM, NG, NT (powers of 1024) or
+ * Ns (512-byte sectors).  0, or -1 if arg is not one.
+ */
+int cmd_bytes(const char *arg, uint64_t *v);
 
 /*
  * cmd_signals - on SIGINT, SIGTERM and SIGHUP remove what a run would

@@ -35,7 +35,7 @@ void cmd_signals(void)
  * A byte count: decimal, or with a binary suffix K M G T (KiB ...), or s
  * for 512-byte sectors.  0 and sets *v, or -1.
  */
-static int parse_bytes(const char *arg, uint64_t *v)
+int cmd_bytes(const char *arg, uint64_t *v)
 {
 	static const char units[] = "sKMGT";
 	static const int shift[] = { 9, 10, 20, 30, 40 };
@@ -72,7 +72,7 @@ int cmd_sess_opt(int c, const char *arg, struct sess_opts *so)
 		return 1;
 	case 'O':
 	case 'L':
-		if (parse_bytes(arg, c == 'O' ? &so->offset : &so->length) ||
+		if (cmd_bytes(arg, c == 'O' ? &so->offset : &so->length) ||
 		    (c == 'L' && so->length == 0)) {
 			warnx("--%s: not a byte count (N, NK, NM, NG, NT or "
 			      "Ns for sectors): %s", c == 'O' ? "offset" :

@@ -1,6 +1,7 @@
 /*
  * qemount.c - the qemount command: dispatch to a subcommand by name, or
- * by the name the program was called as (qm-tar is qemount tar).
+ * by the name the program was called as (qm-tar is qemount tar, qm-pack
+ * is qemount pack).
  */
 #include <err.h>
 #include <libgen.h>
@@ -20,6 +21,7 @@ static const struct {
 	{ "tar", "qm-tar", cmd_tar, "write the image's tree as an archive" },
 	{ "ls", NULL, cmd_ls, "list a directory inside the image" },
 	{ "cat", NULL, cmd_cat, "write one file of the image to standard output" },
+	{ "pack", "qm-pack", cmd_pack, "make a new image of a filesystem from an archive" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -2,7 +2,8 @@
  * conv.h - converters between a 9P tree and archives, over libarchive.
  *
  * tree -> archive: conv_out_* turns walk_tree() entries into archive
- * entries.  Output formats and compression filters are rows of tables in
+ * entries.  archive -> tree: conv_in_* writes an archive's entries into
+ * a 9P tree (archive_to_tree.c).  Output formats and compression filters are rows of tables in
  * tree_to_archive.c (the habit of libarchive's own
  * archive_write_set_format_by_name.c): adding one is adding a row.
  */
@@ -62,5 +63,41 @@ const char *conv_out_error(struct conv_out *w);
 /* conv_out_formats, conv_out_filters - the known names, for usage text. */
 const char *conv_out_formats(void);
 const char *conv_out_filters(void);
+
+/* What an archive holds, and what became of it in the tree. */
+struct conv_in_stats {
+	unsigned long entries;	/* headers read */
+	unsigned long files, dirs, symlinks, links, nodes;	/* written */
+	unsigned long dirs_made;	/* parents the archive left out */
+	unsigned long long bytes;	/* file data (scan: sizes summed) */
+	unsigned long long rounded;	/* scan: each file's size to 4 KiB */
+	unsigned long long names;	/* bytes of path names (scan) */
+	unsigned long losses;	/* entries not stored whole (warned) */
+	unsigned long owners_lost, modes_lost, times_lost;	/* refused */
+};
+
+struct conv_in_opts {
+	conv_warn_fn *warn;	/* told each loss (and a removed leading /) */
+	void *warn_arg;
+};
+
+/*
+ * conv_in_scan - read the archive on fd (from its start) and count what
+ * it holds, for sizing an image.  Returns 0, or -EBADMSG/-EINVAL with
+ * the reason in err (a damaged archive / not an archive).
+ */
+int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen);
+
+/*
+ * conv_in_extract - write the archive on fd (from its start) into the
+ * tree at directory fid root, through c; the rules are at the top of
+ * archive_to_tree.c.  Losses are told to o->warn and counted in *st.
+ * Returns 0; -EBADMSG if the archive could not be read (the reason in
+ * err); or -errno of the tree with "PATH: what: why" in err (-ENOSPC:
+ * the tree is full).
+ */
+int conv_in_extract(int fd, struct p9_client *c, uint32_t root,
+		    const struct conv_in_opts *o, struct conv_in_stats *st,
+		    char *err, size_t errlen);
 
 #endif

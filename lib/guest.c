@@ -51,6 +51,25 @@ static int read_manifest(const char *dir, const char *fs, struct guest *g)
 	return found;
 }
 
+/* Does dir/mkfs.txt have a line for fs? */
+static int formats(const char *dir, const char *fs)
+{
+	char path[PATH_MAX], line[1024], name[64];
+	int found = 0;
+	FILE *f;
+
+	if (!fits(snprintf(path, sizeof(path), "%s/mkfs.txt", dir),
+		  sizeof(path)))
+		return 0;
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = line[0] != '#' && sscanf(line, "%63s", name) == 1 &&
+			strcmp(name, fs) == 0;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* The words of dir/cmdline, joined by spaces; "" if there is none. */
 static void read_cmdline(const char *dir, char *out, size_t cap)
 {
@@ -79,12 +98,14 @@ static void read_cmdline(const char *dir, char *out, size_t cap)
 }
 
 /*
- * Is base/name a guest that serves fs (writes it, if write) and has its
+ * Is base/name a guest that does what need says with fs, and has its
  * kernel and initrd?  Fills *g if so.
  */
 static int candidate(const char *base, const char *name, const char *fs,
-		     int write, struct guest *g)
+		     enum guest_need need, struct guest *g)
 {
+	const char *initrd = need == GUEST_FORMAT ? "initramfs-mkfs.cpio" :
+						    "initramfs.cpio";
 	char dir[PATH_MAX];
 	int mode;
 
@@ -93,11 +114,12 @@ static int candidate(const char *base, const char *name, const char *fs,
 		  sizeof(dir)))
 		return 0;
 	mode = read_manifest(dir, fs, g);
-	if (!mode || (write && mode != 2) ||
+	if (!mode || (need != GUEST_READ && mode != 2) ||
+	    (need == GUEST_FORMAT && !formats(dir, fs)) ||
 	    !fits(snprintf(g->kernel, sizeof(g->kernel), "%s/vmlinux", dir),
 		  sizeof(g->kernel)) ||
-	    !fits(snprintf(g->initrd, sizeof(g->initrd), "%s/initramfs.cpio",
-			   dir), sizeof(g->initrd)) ||
+	    !fits(snprintf(g->initrd, sizeof(g->initrd), "%s/%s", dir,
+			   initrd), sizeof(g->initrd)) ||
 	    access(g->kernel, R_OK) != 0 || access(g->initrd, R_OK) != 0)
 		return 0;
 	snprintf(g->name, sizeof(g->name), "%s", name);
@@ -111,7 +133,7 @@ static int candidate(const char *base, const char *name, const char *fs,
  * Only the guest named only, if that is not NULL.  1 if one was found.
  */
 static int scan(const char *base, const char *only, const char *fs,
-		int write, struct guest *g)
+		enum guest_need need, struct guest *g)
 {
 	struct guest *c = malloc(sizeof(*c));
 	struct dirent *d;
@@ -121,7 +143,7 @@ static int scan(const char *base, const char *only, const char *fs,
 	while (dp && (d = readdir(dp))) {
 		if (only && strcmp(d->d_name, only) != 0)
 			continue;
-		if (!candidate(base, d->d_name, fs, write, c))
+		if (!candidate(base, d->d_name, fs, need, c))
 			continue;
 		if (!hit || c->priority > g->priority ||
 		    (c->priority == g->priority && strcmp(c->name, g->name) < 0))
@@ -134,9 +156,10 @@ static int scan(const char *base, const char *only, const char *fs,
 	return hit;
 }
 
-int guest_find(const char *fs, int write, struct guest *g, char *err,
-	       size_t errlen)
+int guest_find(const char *fs, enum guest_need need, struct guest *g,
+	       char *err, size_t errlen)
 {
+	static const char *const verb[] = { "reads", "writes", "formats" };
 	char exe[PATH_MAX], base[PATH_MAX], *slash;
 	const char *env = getenv("QEMOUNT_GUESTS");
 	const char *only = getenv("QEMOUNT_GUEST");
@@ -147,7 +170,7 @@ int guest_find(const char *fs, int write, struct guest *g, char *err,
 
 	if (only && !*only)
 		only = NULL;
-	if (env && *env && scan(env, only, fs, write, g))
+	if (env && *env && scan(env, only, fs, need, g))
 		return 0;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
@@ -158,14 +181,14 @@ int guest_find(const char *fs, int write, struct guest *g, char *err,
 		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 			if (fits(snprintf(base, sizeof(base), "%s/%s", exe,
 					  rel[i]), sizeof(base)) &&
-			    scan(base, only, fs, write, g))
+			    scan(base, only, fs, need, g))
 				return 0;
 		}
 	}
 	snprintf(err, errlen, "no guest%s%s%s %s %s (looked in %s%s%s/../{share/"
 		 "qemount/guests,guests})", only ? " named " : "",
 		 only ? only : "", only ? " (QEMOUNT_GUEST) that" : "",
-		 write ? "writes" : "reads", fs, env ? env : "",
+		 verb[need], fs, env ? env : "",
 		 env ? ", " : "", n > 0 ? exe : "?");
 	return -ENOENT;
 }

@@ -13,7 +13,10 @@
  *   @machine OPTS   qemu's -M value (default "microvm")
  *
  * Other "@"-lines (the linux-6.1 guest's "@boot") and "#" comments are
- * not filesystems and are ignored here.
+ * not filesystems and are ignored here.  A guest that formats images for
+ * `qemount pack` has mkfs.txt, whose lines start with the filesystem
+ * names it formats, and initramfs-mkfs.cpio, the initrd that holds the
+ * formatters.
  *
  * Guest folders are looked for in $QEMOUNT_GUESTS, then next to the
  * program: ../share/qemount/guests (installed) and ../guests (the build
@@ -29,6 +32,13 @@
 #include <limits.h>
 #include <stddef.h>
 
+enum guest_need {
+	GUEST_READ,		/* mounts the filesystem read-only */
+	GUEST_WRITE,		/* mounts it read-write (manifest mode rw) */
+	GUEST_FORMAT,		/* and formats it: a mkfs.txt line, and its
+				   initramfs-mkfs.cpio is the initrd */
+};
+
 struct guest {
 	char name[64];
 	char kernel[PATH_MAX];
@@ -40,10 +50,10 @@ struct guest {
 };
 
 /*
- * guest_find - the guest that reads fs (and writes it, if write), chosen
- * as above.  Returns 0 and fills *g, or -ENOENT with a reason in err.
+ * guest_find - the guest that does what need says with fs, chosen as
+ * above.  Returns 0 and fills *g, or -ENOENT with a reason in err.
  */
-int guest_find(const char *fs, int write, struct guest *g, char *err,
-	       size_t errlen);
+int guest_find(const char *fs, enum guest_need need, struct guest *g,
+	       char *err, size_t errlen);
 
 #endif

@@ -36,24 +36,47 @@ static double now(void)
 }
 
 /*
- * The guest's reason for a failure, on one line: what its init quoted of
- * the kernel log ("qemount-init: kernel: ..." lines, see
- * guests/linux-6.1/init.c), else the last console lines before the
- * init's own report.
+ * If line is one where the guest's init quotes someone ("qemount-init:
+ * kernel: ..." for the kernel log, "mkfs: " and "helper: " for the output
+ * of a program that failed; guests/linux-6.1/init.c), the quote;
+ * else NULL.
+ */
+static const char *quoted(const char *line)
+{
+	static const char *const who[] = { "kernel: ", "mkfs: ", "helper: " };
+	static const char init[] = "qemount-init: ";
+	size_t i;
+
+	if (strncmp(line, init, sizeof(init) - 1) != 0)
+		return NULL;
+	line += sizeof(init) - 1;
+	for (i = 0; i < sizeof(who) / sizeof(who[0]); i++)
+		if (strncmp(line, who[i], strlen(who[i])) == 0)
+			return line + strlen(who[i]);
+	return NULL;
+}
+
+/*
+ * The guest's reason for a failure, on one line: the last of what its
+ * init quoted (quoted()), else the last console lines before the init's
+ * own report.
  */
 static void guest_reason(const char *log, char *out, size_t cap)
 {
-	static const char quote[] = "qemount-init: kernel: ";
-	const char *lines[REASON_LINES], *p, *nl;
+	const char *lines[REASON_LINES], *p, *nl, *q;
 	size_t lens[REASON_LINES], n = 0, i, len = 0, first;
-	int quoted = strstr(log, quote) != NULL, stop = 0;
+	int any = 0, stop = 0;
 
+	for (p = log; *p && !any; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		any = quoted(p) != NULL;
+	}
 	for (p = log; *p && !stop; p = *nl ? nl + 1 : nl) {
 		nl = p + strcspn(p, "\n");
-		if (quoted) {
-			if (strncmp(p, quote, sizeof(quote) - 1) != 0)
+		if (any) {
+			if (!(q = quoted(p)))
 				continue;
-			p += sizeof(quote) - 1;
+			p = q;
 		} else if (strncmp(p, "qemount-init:", 13) == 0) {
 			stop = 1;
 			continue;
@@ -72,6 +95,46 @@ static void guest_reason(const char *log, char *out, size_t cap)
 				lines[i % REASON_LINES]);
 }
 
+/*
+ * Append " KEY=VALUE" to buf, VALUE %XX-escaped where a byte is not one
+ * guests/linux-6.1/init.c takes as it is.  -1 if it does not fit.
+ */
+static int order(char *buf, size_t cap, const char *key, const char *value)
+{
+	static const char plain[] = "-_.,:/=+@";
+	size_t len = strlen(buf);
+	int n = snprintf(buf + len, cap - len, " %s=", key);
+	const unsigned char *v;
+
+	if (n < 0 || (size_t)n >= cap - len)
+		return -1;
+	len += n;
+	for (v = (const unsigned char *)value; *v; v++) {
+		int keep = (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+			   (*v >= '0' && *v <= '9') || strchr(plain, *v);
+
+		if (len + 4 >= cap)
+			return -1;
+		len += keep ? (size_t)snprintf(buf + len, cap - len, "%c", *v) :
+			      (size_t)snprintf(buf + len, cap - len, "%%%02X", *v);
+	}
+	return 0;
+}
+
+/* The orders to format first: qm.mkfs=1, the label, the mkfs args. */
+static int orders_mkfs(const struct sess_opts *o, char *buf, size_t cap)
+{
+	unsigned i;
+
+	if (order(buf, cap, "qm.mkfs", "1") ||
+	    (o->label && order(buf, cap, "qm.label", o->label)))
+		return -1;
+	for (i = 0; i < o->n_mkfs_args; i++)
+		if (order(buf, cap, "qm.mkfsarg", o->mkfs_args[i]))
+			return -1;
+	return 0;
+}
+
 static int boot(struct sess *s, const struct sess_opts *o, char *err,
 		size_t errlen)
 {
@@ -85,11 +148,16 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 	if (o->partition > 0)
 		snprintf(append + strlen(append), sizeof(append) - strlen(append),
 			 " qm.dev=/dev/vda%d", o->partition);
+	if (o->format && orders_mkfs(o, append, sizeof(append))) {
+		snprintf(err, errlen, "the label and --mkfs-opt words are too "
+			 "long for the kernel command line");
+		return -E2BIG;
+	}
 	vc.machine = s->guest.machine;
 	vc.kernel = s->guest.kernel;
 	vc.initrd = s->guest.initrd;
 	vc.disk = img_disk(s->img);
-	vc.writable = o->writable;
+	vc.writable = o->writable || o->format;
 	vc.append = append;
 	vc.echo_log = o->echo_log;
 	e = vm_start(&vc, &s->vm);
@@ -109,7 +177,7 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 	return e;
 }
 
-static int attach(struct sess *s, char *err, size_t errlen)
+static int attach(struct sess *s, int format, char *err, size_t errlen)
 {
 	char reason[1024];
 	int e = p9_attach(s->c, 0, NULL, &s->root, NULL);
@@ -124,8 +192,9 @@ static int attach(struct sess *s, char *err, size_t errlen)
 	s->c = NULL;
 	vm_stop(s->vm, SHUTDOWN_MS);
 	guest_reason(vm_log(s->vm), reason, sizeof(reason));
-	snprintf(err, errlen, "cannot mount as %s: %s%s%s", s->fs,
-		 strerror(-e), reason[0] ? " (guest: " : "", reason);
+	snprintf(err, errlen, "cannot %s as %s: %s%s%s", format ?
+		 "format and mount" : "mount", s->fs, strerror(-e),
+		 reason[0] ? " (guest: " : "", reason);
 	if (reason[0] && strlen(err) + 2 < errlen)
 		strcat(err, ")");
 	return e;
@@ -135,7 +204,8 @@ int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 	      size_t errlen)
 {
 	struct img_opts io = {
-		.name = o->image, .writable = o->writable, .offset = o->offset,
+		.name = o->image, .writable = o->writable || o->format,
+		.offset = o->offset,
 		.length = o->length, .timeout_ms = o->timeout_ms,
 	};
 	struct sess *s = calloc(1, sizeof(*s));
@@ -156,11 +226,12 @@ int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 		e = img_detect(s->img, s->fs, sizeof(s->fs), err, errlen);
 	s->t.detect = now() - s->t0;
 	if (!e)
-		e = guest_find(s->fs, o->writable, &s->guest, err, errlen);
+		e = guest_find(s->fs, o->format ? GUEST_FORMAT : o->writable ?
+			       GUEST_WRITE : GUEST_READ, &s->guest, err, errlen);
 	if (!e)
 		e = boot(s, o, err, errlen);
 	if (!e)
-		e = attach(s, err, errlen);
+		e = attach(s, o->format, err, errlen);
 	if (e) {
 		p9_client_free(s->c);
 		vm_free(s->vm);
@@ -185,6 +256,24 @@ uint32_t sess_root(struct sess *s)
 const char *sess_fs(struct sess *s)
 {
 	return s->fs;
+}
+
+int sess_commit(struct sess *s, int timeout_ms, char *err, size_t errlen)
+{
+	char reason[1024];
+	int e = p9_commit(s->c, s->root, timeout_ms);
+
+	s->attached = 0;	/* the guest dropped every fid */
+	if (!e)
+		return 0;
+	p9_client_free(s->c);
+	s->c = NULL;
+	vm_stop(s->vm, SHUTDOWN_MS);
+	guest_reason(vm_log(s->vm), reason, sizeof(reason));
+	snprintf(err, errlen, "the %s guest did not unmount %s cleanly: %s%s%s",
+		 s->guest.name, s->fs, strerror(-e), reason[0] ? ": " : "",
+		 reason);
+	return e;
 }
 
 int sess_close(struct sess *s, struct sess_times *times, char *err,

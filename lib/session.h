@@ -18,6 +18,10 @@ struct sess_opts {
 	const char *fs;		/* NULL: detect */
 	int partition;		/* 1..: that partition; 0: the whole disk */
 	int writable;		/* mount read-write (the image will change) */
+	int format;		/* format it first (needs fs; implies writable) */
+	const char *label;	/* with format: the volume label, or NULL */
+	const char *const *mkfs_args;	/* with format: more formatter args */
+	unsigned n_mkfs_args;
 	int echo_log;		/* copy the guest console to stderr */
 	int timeout_ms;		/* longest wait for the guest; 0: default */
 };
@@ -43,6 +47,15 @@ uint32_t sess_root(struct sess *s);
 
 /* sess_fs - the filesystem type being served. */
 const char *sess_fs(struct sess *s);
+
+/*
+ * sess_commit - end the export now (lib/p9/client.h, p9_commit): the
+ * guest unmounts and says whether that went cleanly.  Returns 0 when the
+ * image is whole, or -errno with the reason (the guest's words) in err.
+ * Waits at most timeout_ms (0: the session's timeout).  Only
+ * sess_close may follow.
+ */
+int sess_commit(struct sess *s, int timeout_ms, char *err, size_t errlen);
 
 /*
  * sess_close - clunk, let the guest unmount and power off, reap qemu,

@@ -813,3 +813,27 @@ int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
 	free(r);
 	return e;
 }
+
+int vm_disk_convert(const struct vm_disk *d, const char *format, int out,
+		    int timeout_ms, char *err, size_t errlen)
+{
+	struct tool_run *r;
+	int keep[2] = { out, d->fd }, e = tool_new(d, &r, err, errlen);
+
+	if (e)
+		return e;
+	arg(&r->a, "qemu-img");
+	arg(&r->a, "convert");
+	arg(&r->a, "-O");
+	arg(&r->a, "%s", format);
+	arg(&r->a, "%s", r->json);
+	arg(&r->a, "/dev/fd/%d", out);
+	e = r->a.overflow ? -ENAMETOOLONG :
+	    run_tool(r->a.v, keep, d->fd >= 0 ? 2 : 1, &r->o, timeout_ms);
+	if (e) {
+		tool_reason(&r->o, r->json, e, err, errlen);
+		e = e < 0 ? e : -EIO;
+	}
+	free(r);
+	return e;
+}

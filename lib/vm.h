@@ -102,6 +102,15 @@ int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
 		 int timeout_ms, char *err, size_t errlen);
 
 /*
+ * vm_disk_convert - write the disk d presents into the file out (from
+ * its offset 0) as a container of format (qcow2, vmdk, vdi, vhdx, vpc,
+ * raw), with `qemu-img convert`.  Returns 0, or -errno with qemu-img's
+ * reason in err; waits at most timeout_ms.
+ */
+int vm_disk_convert(const struct vm_disk *d, const char *format, int out,
+		    int timeout_ms, char *err, size_t errlen);
+
+/*
  * vm_accel_name - "kvm" or "tcg": what AUTO resolves to on this host
  * (probed once per process, with a timeout; an abort or a hang is "no").
  */

@@ -14,7 +14,11 @@
 #                          the manifest's type=, dev= and opts= words
 #   OUTDIR/manifest        copied from here: the filesystems served
 #   OUTDIR/cmdline         copied from here: kernel options for the host
-#   OUTDIR/inputs.txt      the linux-source-6.1 version and kernel cache key
+#   OUTDIR/initramfs-mkfs.cpio  the same with the formatters of
+#                          ../linux-6.1/mkfs.txt (for `qemount pack`)
+#   OUTDIR/mkfs.txt        copied from there: the filesystems it formats
+#   OUTDIR/inputs.txt      the linux-source-6.1 version and kernel cache
+#                          key, and the Debian packages of the formatters
 #   OUTDIR/config          the kernel's final .config
 #   OUTDIR/System.map      the kernel's symbols (for initcall_debug output)
 # Every CONFIG_ option the manifest names for a filesystem must be =y in
@@ -82,7 +86,14 @@ find "$rootfs" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 	grep '^linux-source-6.1 ' "$work/kernel.txt"
 	sed -n 's/^key /kernel-cache-key /p' "$work/kernel.txt"
 } > "$work/inputs.txt"
-cp "$here/manifest" "$here/cmdline" "$work/"
-mv "$work/vmlinux" "$work/initramfs.cpio" "$work/inputs.txt" \
-	"$work/config" "$work/System.map" "$work/manifest" "$work/cmdline" \
-	"$out/"
+# --- the formatters for `qemount pack`: the linux-6.1 guest's ---------------
+cache=$out/cache tree=$work/deb dest=$rootfs
+# shellcheck source=../linux-6.1/debprogs.sh
+. "$root/guests/linux-6.1/debprogs.sh"
+mkfs_cpio "$root/guests/linux-6.1/mkfs.txt" "$work/mkfs.cpio"
+cat "$work/initramfs.cpio" "$work/mkfs.cpio" > "$work/initramfs-mkfs.cpio"
+cp "$here/manifest" "$here/cmdline" "$root/guests/linux-6.1/mkfs.txt" \
+	"$work/"
+mv "$work/vmlinux" "$work/initramfs.cpio" "$work/initramfs-mkfs.cpio" \
+	"$work/inputs.txt" "$work/config" "$work/System.map" "$work/manifest" \
+	"$work/cmdline" "$work/mkfs.txt" "$out/"

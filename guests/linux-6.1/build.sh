@@ -13,6 +13,9 @@
 #                          helpers the manifest names (helper=PKG:PATH) with
 #                          their libraries and ld.so, from those Debian
 #                          packages (downloaded into the cache too)
+#   OUTDIR/initramfs-mkfs.cpio  the same with the formatters mkfs.txt
+#                          names (for `qemount pack`), from Debian packages
+#   OUTDIR/mkfs.txt        copied from here: the filesystems it formats
 #   OUTDIR/inputs.txt      the Debian packages consumed, with versions
 #   OUTDIR/manifest        copied from here: the filesystems served
 #   OUTDIR/cmdline         copied from here: kernel options for the host
@@ -160,97 +163,14 @@ resolve() {
 	[ -z "$param" ] || printf ':%s' "$param"
 }
 
-# --- mount helpers --------------------------------------------------------------
-
-# Debian packages for helpers, downloaded into the cache like the kernel
-# and all unpacked into one tree.
+# --- Debian programs -------------------------------------------------------
+# Mount helpers (and the mkfs tools, below) come from Debian packages,
+# downloaded into the cache like the kernel: debprogs.sh.
 tree=$work/deb
-declare -A fetched
-cached() {	# cached PKG VERSION: print its .deb in the cache, if there
-	local f
-	for f in "$cache/${1}_${2/:/%3a}_"*.deb; do
-		[ -s "$f" ] && { echo "$f"; return; }
-	done
-	return 0
-}
-fetch() {	# fetch PKG
-	local p=$1 v deb
-	[ -n "${fetched[$p]:-}" ] && return 0
-	fetched[$p]=1
-	v=$(apt-cache policy "$p" | awk '$1 == "Candidate:" { print $2 }')
-	case $v in ''|'(none)') die "$p: no candidate version" ;; esac
-	deb=$(cached "$p" "$v")
-	if [ -z "$deb" ]; then
-		mkdir -p "$cache"
-		# its progress goes to stderr: callers capture our stdout
-		(cd "$cache" && apt-get download -q "$p=$v" >&2) ||
-			die "$p=$v: download failed"
-		deb=$(cached "$p" "$v")
-		[ -n "$deb" ] || die "$p=$v: no .deb after download"
-	fi
-	dpkg-deb -x "$deb" "$tree"
-	printf '%s %s\n' "$p" "$v" >> "$work/inputs.txt"
-}
+dest=$rootfs
+# shellcheck source=debprogs.sh
+. "$here/debprogs.sh"
 
-# The file REL (a path in the unpacked tree) names, following symlinks
-# inside the tree (absolute ones too); printed relative to the tree.
-intree() {
-	local rel=${1#/} i t
-	for ((i = 0; i < 20; i++)); do
-		[ -L "$tree/$rel" ] ||
-			{ [ -f "$tree/$rel" ] && echo "$rel"; return 0; }
-		t=$(readlink "$tree/$rel")
-		case $t in
-		/*) rel=${t#/} ;;
-		*) rel=$(dirname "$rel")/$t ;;
-		esac
-	done
-}
-
-# place REL DEST: copy the ELF file REL of the tree to DEST in the
-# rootfs, then its program interpreter and the libraries it needs (each
-# into /lib/x86_64-linux-gnu, where ld.so looks without a cache).
-declare -A placed from
-place() {
-	local src lib dir
-	src=$(intree "$1")
-	[ -n "$src" ] || die "helper: $1 not in the unpacked packages"
-	mkdir -p "$(dirname "$rootfs$2")"
-	placed[$2]=1
-	if [ -n "${from[$src]:-}" ]; then	# ld.so: two names, one file
-		ln -s "${from[$src]}" "$rootfs$2"
-		return 0
-	fi
-	from[$src]=$2
-	cp "$tree/$src" "$rootfs$2"
-	lib=$(readelf -l "$tree/$src" |
-	      sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
-	if [ -n "$lib" ] && [ -z "${placed[$lib]:-}" ]; then
-		place "$lib" "$lib"
-	fi
-	for lib in $(readelf -d "$tree/$src" |
-		     sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-		[ -n "${placed[/lib/x86_64-linux-gnu/$lib]:-}" ] && continue
-		for dir in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib usr/lib; do
-			[ -n "$(intree "$dir/$lib")" ] && break
-		done
-		[ -n "$(intree "$dir/$lib")" ] ||
-			die "helper: $1 needs $lib, not in ${!fetched[*]}"
-		place "$dir/$lib" "/lib/x86_64-linux-gnu/$lib"
-	done
-}
-
-# helper PKG PATH: PATH from PKG, run by /init as a mount helper; the
-# libraries come from PKG and the packages it depends on.
-helper() {
-	local dep
-	fetch "$1"
-	for dep in $(apt-cache depends "$1" |
-		     awk '$1 == "Depends:" && $2 !~ /^</ { print $2 }'); do
-		fetch "$dep"
-	done
-	place "$2" "$2"
-}
 
 # modules.txt: the manifest with each module resolved to its files, the
 # other words as they are (helper= as the program's path in the rootfs).
@@ -274,7 +194,7 @@ helper() {
 				printf ' %s' "$w" ;;
 			helper=?*:/?*)
 				w=${w#helper=}
-				helper "${w%%:*}" "${w#*:}"
+				program "${w%%:*}" "${w#*:}"
 				printf ' helper=%s' "${w#*:}" ;;
 			[!=]*.*=*) resolve "${w%%.*}" "${w#*.}" ;;
 			*=*) die "manifest: $name: bad word $w" ;;
@@ -299,6 +219,9 @@ strip "$rootfs/init"
 find "$rootfs" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 (cd "$rootfs" && find . -mindepth 1 | LC_ALL=C sort |
 	cpio --quiet -o -H newc -R 0:0 --reproducible) > "$work/initramfs.cpio"
-cp "$here/manifest" "$here/cmdline" "$work/"
-mv "$work/vmlinux" "$work/initramfs.cpio" "$work/inputs.txt" \
-	"$work/manifest" "$work/cmdline" "$out/"
+mkfs_cpio "$here/mkfs.txt" "$work/mkfs.cpio"
+cat "$work/initramfs.cpio" "$work/mkfs.cpio" > "$work/initramfs-mkfs.cpio"
+cp "$here/manifest" "$here/cmdline" "$here/mkfs.txt" "$work/"
+mv "$work/vmlinux" "$work/initramfs.cpio" "$work/initramfs-mkfs.cpio" \
+	"$work/inputs.txt" "$work/manifest" "$work/cmdline" "$work/mkfs.txt" \
+	"$out/"

@@ -13,6 +13,18 @@
  *   qm.rw=1        mount read-write (default read-only)
  *   qm.dev=PATH    block device (default /dev/vda)
  *   qm.opts=DATA   mount data, instead of the line's (default none)
+ *   qm.mkfs=1      format the device first, as /etc/mkfs.txt's line for
+ *                  NAME says (only in initramfs-mkfs.cpio), and mount it
+ *                  read-write
+ *   qm.label=L     with qm.mkfs: the volume label
+ *   qm.mkfsarg=A   with qm.mkfs: one more formatter argument (repeatable)
+ * Values are %XX-escaped where a byte is not a letter, digit or one of
+ * "-_.,:/=+@" (the command line splits at spaces).
+ *
+ * The export ends when the host closes the port, or earlier when it sends
+ * the commit request (lib/p9/server.h): then /mnt is unmounted at once and
+ * the host told whether that went cleanly - how `qemount pack` knows the
+ * image it wrote is whole.
  *
  * Nothing is printed in the normal path: the serial console is slow
  * under TCG.
@@ -37,6 +49,9 @@
 
 #define MODDIR		"/lib/modules"
 #define MODLIST		MODDIR "/modules.txt"
+#define MKFSLIST	"/etc/mkfs.txt"
+#define MAX_ARGS	48
+#define OUT_MAX		4096	/* the tail of a program's output kept */
 #define PORTS		"/sys/class/virtio-ports"
 #define PORTNAME	"qemount0"
 #define MNT		"/mnt"
@@ -89,6 +104,61 @@ static const char *arg(const char *key, char *buf, size_t cap)
 		p += n;
 	}
 	return NULL;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Undo the host's %XX escapes in s, in place. */
+static char *unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (r[0] == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0) {
+			*w++ = (char)(hexval(r[1]) << 4 | hexval(r[2]));
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return s;
+}
+
+/*
+ * Append every value of KEY=... on the command line, unescaped, to
+ * argv[*n..max) (copies that live until exit).  Returns -1 if some did
+ * not fit.
+ */
+static int arg_each(const char *key, char **argv, int *n, int max)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " \n");
+		len = strcspn(p, " \n");
+		if (len > klen && p[klen] == '=' && !strncmp(p, key, klen)) {
+			char *v = strndup(p + klen + 1, len - klen - 1);
+
+			if (!v || *n >= max)
+				return -1;
+			argv[(*n)++] = unescape(v);
+		}
+		p += len;
+	}
+	return 0;
 }
 
 /*
@@ -253,12 +323,60 @@ static void wait_host(int fd)
 	say("port %s: host not connected", PORTNAME);
 }
 
-static void serve(int rootfd, int attach_errno, int rw)
+/* What the export holds; the commit request ends it (commit()). */
+struct export {
+	int rootfd;		/* O_PATH of MNT, -1 once closed */
+	int mounted;
+};
+
+/* Wait up to WAIT_MS for every child (a FUSE driver's server) to end. */
+static void reap_all(void)
+{
+	int t;
+
+	for (t = 0; t < WAIT_MS; t += STEP_MS) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+			return;
+		sleep_ms(STEP_MS);
+	}
+	say("a mount helper did not exit after the unmount");
+}
+
+/*
+ * The server's commit hook (lib/p9/server.h): unmount now and say
+ * whether it went cleanly.  The server has closed its fds already.
+ */
+static int commit(void *arg)
+{
+	struct export *x = arg;
+	int err = 0;
+
+	if (x->rootfd >= 0)
+		close(x->rootfd);
+	x->rootfd = -1;
+	if (x->mounted) {
+		if (umount(MNT)) {
+			err = errno;
+			say("umount %s: %s", MNT, strerror(err));
+			return -err;
+		}
+		x->mounted = 0;
+		reap_all();
+	}
+	sync();
+	return 0;
+}
+
+static void serve(struct export *x, int attach_errno, int rw)
 {
 	struct p9_server_config cfg = {
-		.rootfd = rootfd,
+		.rootfd = x->rootfd,
 		.attach_errno = attach_errno,
 		.readonly = !rw,
+		.commit = commit,
+		.commit_arg = x,
 	};
 	struct p9_server *s;
 	int fd, rc;
@@ -319,6 +437,60 @@ static void kmsg_tell(int fd)
 }
 
 /*
+ * Run argv[0] with argv and wait for it.  Its output goes to a pipe, not
+ * the slow console; if it fails, the last OUT_MAX bytes are said, one
+ * "qemount-init: TAG: LINE" each (lib/session.c quotes them to the
+ * user).  0, or EIO.
+ */
+static int run(char *const argv[], const char *tag)
+{
+	char *envp[] = { "PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/tmp",
+			 NULL };
+	static char out[OUT_MAX + 1];
+	size_t have = 0;
+	int p[2], status;
+	char *line, *save;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC))
+		return errno;
+	pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execve(argv[0], argv, envp);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], out + have, OUT_MAX - have)) > 0 ||
+	       (n < 0 && errno == EINTR)) {
+		have += n > 0 ? n : 0;
+		if (have == OUT_MAX) {	/* keep the second half: the end */
+			memmove(out, out + OUT_MAX / 2, OUT_MAX / 2);
+			have = OUT_MAX / 2;
+		}
+	}
+	close(p[0]);
+	out[have] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		say("%s: %s", tag, line);
+	if (WIFEXITED(status))
+		say("%s: %s: exit %d", tag, argv[0], WEXITSTATUS(status));
+	else
+		say("%s: %s: signal %d", tag, argv[0], WTERMSIG(status));
+	return EIO;
+}
+
+/*
  * Run a mount helper as mount(8) would run mount.TYPE: HELPER DEV /mnt
  * -o ro|rw[,DATA].  A FUSE driver forks its server into the background
  * and exits once the mount is in place.  0 or an errno.
@@ -328,29 +500,51 @@ static int run_helper(const char *helper, const char *dev, const char *data,
 {
 	char o[300];
 	char *argv[] = { (char *)helper, (char *)dev, MNT, "-o", o, NULL };
-	char *envp[] = { "PATH=/bin:/sbin:/usr/bin:/usr/sbin", NULL };
-	int status;
-	pid_t pid;
 
 	snprintf(o, sizeof(o), "%s%s%s", rw ? "rw" : "ro", data[0] ? "," : "",
 		 data);
-	pid = fork();
-	if (pid < 0)
-		return errno;
-	if (pid == 0) {
-		execve(helper, argv, envp);
-		say("exec %s: %s", helper, strerror(errno));
-		_exit(127);
+	return run(argv, "helper");
+}
+
+/*
+ * Format dev as fs: "PATH ARG... [label=FLAG]", the MKFSLIST line NAME,
+ * then the label, the host's qm.mkfsarg= words and dev.  0 or an errno.
+ */
+static int mkfs(const char *fs, const char *dev)
+{
+	char line[1024], *argv[MAX_ARGS + 1], *tok, *save, *flag = NULL;
+	char *label[1];
+	int n = 0, nlabel = 0, err = ENODEV;
+	FILE *f = fopen(MKFSLIST, "re");
+
+	while (f && err == ENODEV && fgets(line, sizeof(line), f)) {
+		tok = strtok_r(line, " \t\n", &save);
+		if (!tok || strcmp(tok, fs))
+			continue;
+		err = 0;
+		while ((tok = strtok_r(NULL, " \t\n", &save)) && n < MAX_ARGS - 4)
+			if (!strncmp(tok, "label=", 6))
+				flag = tok + 6;
+			else
+				argv[n++] = tok;
 	}
-	if (waitpid(pid, &status, 0) < 0)
-		return errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status))
-		say("%s: exit %d", helper, WEXITSTATUS(status));
-	else
-		say("%s: signal %d", helper, WTERMSIG(status));
-	return EIO;
+	if (f)
+		fclose(f);
+	if (err) {
+		say("mkfs: no formatter for %s in %s", fs, MKFSLIST);
+		return err;
+	}
+	if (arg_each("qm.label", label, &nlabel, 1) == 0 && nlabel && flag) {
+		argv[n++] = flag;
+		argv[n++] = label[0];
+	}
+	if (arg_each("qm.mkfsarg", argv, &n, MAX_ARGS - 1)) {
+		say("mkfs: too many arguments");
+		return E2BIG;
+	}
+	argv[n++] = (char *)dev;
+	argv[n] = NULL;
+	return run(argv, "mkfs");
 }
 
 /*
@@ -382,7 +576,8 @@ static int mount_fs(const char *fs, const struct fsdef *d, const char *disk,
 int main(void)
 {
 	char fs[64], dev[256], opts[1024], flag[8];
-	int fd, rootfd, rw, mounted = 0, err = 0;
+	struct export x = { .rootfd = -1 };
+	int fd, rw, format, err = 0;
 	struct fsdef def;
 
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -414,7 +609,8 @@ int main(void)
 		strcpy(dev, "/dev/vda");
 	if (!arg("qm.opts", opts, sizeof(opts)))
 		opts[0] = '\0';
-	rw = arg("qm.rw", flag, sizeof(flag)) && !strcmp(flag, "1");
+	format = arg("qm.mkfs", flag, sizeof(flag)) && !strcmp(flag, "1");
+	rw = format || (arg("qm.rw", flag, sizeof(flag)) && !strcmp(flag, "1"));
 
 	if (load_set("@boot", &def))
 		say("no @boot line in %s", MODLIST);
@@ -425,11 +621,19 @@ int main(void)
 		say("no modules listed for %s", fs);
 		err = ENODEV;
 	}
+	if (!err && format) {
+		/* what formatters expect of a system: a mount table
+		 * (mkfs.nilfs2), somewhere to write (hformat's $HOME) */
+		mkdir("/etc", 0755);
+		symlink("/proc/mounts", "/etc/mtab");
+		mkdir("/tmp", 01777);
+		err = mkfs(fs, dev);
+	}
 	if (!err) {
 		int kmsg = kmsg_mark();
 
 		err = mount_fs(fs, &def, dev, opts, rw);
-		mounted = !err;
+		x.mounted = !err;
 		if (err) {
 			kmsg_tell(kmsg);
 			say("mount %s as %s failed: %s", def.dev[0] ? def.dev :
@@ -439,12 +643,12 @@ int main(void)
 			close(kmsg);
 	}
 
-	rootfd = open(MNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	serve(rootfd, err, rw);
-	if (rootfd >= 0)
-		close(rootfd);
+	x.rootfd = open(MNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	serve(&x, err, rw);
+	if (x.rootfd >= 0)
+		close(x.rootfd);
 
-	if (mounted && umount(MNT) && umount2(MNT, MNT_DETACH))
+	if (x.mounted && umount(MNT) && umount2(MNT, MNT_DETACH))
 		say("umount %s: %s", MNT, strerror(errno));
 	sync();
 	reboot(RB_POWER_OFF);

@@ -243,6 +243,7 @@ int p9_send(struct p9_client *c, struct p9_msg *t, size_t rcap)
 	c->slots[i].done = 0;
 	c->slots[i].ttype = t->type;
 	c->slots[i].rcap = rcap;
+	c->slots[i].timeout_ms = c->timeout_ms;
 	pthread_mutex_unlock(&c->lock);
 
 	t->tag = i;
@@ -277,7 +278,7 @@ int p9_wait(struct p9_client *c, int i, struct p9_msg *r)
 	struct timespec end;
 	int e;
 
-	deadline(&end, c->timeout_ms);
+	deadline(&end, s->timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (!s->done && !c->err)
 		if (pthread_cond_timedwait(&s->cond, &c->lock, &end) ==

@@ -155,6 +155,15 @@ int p9_statfs(struct p9_client *c, uint32_t fid, struct p9_statfs *st);
 int p9_fsync(struct p9_client *c, uint32_t fid, int datasync);
 
 /*
+ * p9_commit - ask our own server to end the export (P9_FSYNC_COMMIT:
+ * the guest unmounts, and builds the image if it stages one) and wait
+ * up to timeout_ms (0: the client's timeout) for its verdict: 0 when
+ * the image is complete and clean.  Every fid is gone afterwards; do
+ * not clunk them.
+ */
+int p9_commit(struct p9_client *c, uint32_t fid, int timeout_ms);
+
+/*
  * p9_xattr_get - value of xattr name of fid into buf (cap bytes); name
  * NULL or "" lists the names instead (NUL-separated).  buf NULL asks for
  * the size only.  Returns the size, -ERANGE if it does not fit.

@@ -17,6 +17,7 @@ struct slot {
 	int busy, done;
 	uint8_t ttype;		/* the request's type */
 	size_t rcap;		/* largest acceptable reply */
+	int timeout_ms;		/* longest wait for it (p9_send: the client's) */
 	size_t rlen;
 	uint8_t *buf;
 	size_t cap;

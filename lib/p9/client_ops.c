@@ -547,6 +547,22 @@ int p9_fsync(struct p9_client *c, uint32_t fid, int datasync)
 	return p9_call(c, &t, &r);
 }
 
+int p9_commit(struct p9_client *c, uint32_t fid, int timeout_ms)
+{
+	struct p9_msg t = { .type = P9_TFSYNC }, r;
+	int i, e;
+
+	t.u.tfsync.fid = fid;
+	t.u.tfsync.datasync = P9_FSYNC_COMMIT;
+	if ((i = p9_send(c, &t, SMALL_REPLY)) < 0)
+		return i;
+	if (timeout_ms > 0)
+		c->slots[i].timeout_ms = timeout_ms;
+	e = p9_wait(c, i, &r);
+	p9_slot_put(c, i);
+	return e;
+}
+
 /* An xattr name we send: non-empty unless listing, bounded. */
 static int xattr_name(const char *name, struct p9_str *s)
 {

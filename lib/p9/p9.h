@@ -30,6 +30,13 @@
  */
 #define P9_RWHDRSZ	24
 #define P9_MINMSIZE	4096	/* smallest msize either side accepts */
+/*
+ * A qemount extension: Tfsync with this datasync value asks our server
+ * to end the export and report the result (lib/p9/server.h, commit):
+ * how the host learns that a written image was unmounted cleanly.
+ * Other servers treat it as fdatasync.
+ */
+#define P9_FSYNC_COMMIT	0x514d4354u	/* "QMCT" */
 
 enum p9_type {
 	P9_TLERROR = 6,	P9_RLERROR = 7,

@@ -424,6 +424,19 @@ static int answer_all(struct p9_server *s, size_t *have, int wfd)
 	return 0;
 }
 
+/*
+ * srv_commit - end the export for cfg.commit: nothing of the tree stays
+ * open here (an unmount would fail EBUSY), then the owner's verdict.
+ */
+int srv_commit(struct p9_server *s)
+{
+	fids_drop_all(s);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+	s->rootfd = -1;
+	return s->cfg.commit(s->cfg.commit_arg);
+}
+
 int p9_server_serve(struct p9_server *s, int rfd, int wfd)
 {
 	size_t have = 0;
@@ -499,7 +512,8 @@ void p9_server_free(struct p9_server *s)
 	if (!s)
 		return;
 	fids_drop_all(s);
-	close(s->rootfd);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
 	free(s->dents);
 	free(s->out);
 	free(s->in);

@@ -22,6 +22,15 @@ struct p9_server_config {
 	uint32_t max_msize;	/* 0: P9_SERVER_MSIZE */
 	int attach_errno;	/* non-zero: Tattach fails with it (no fs) */
 	int readonly;		/* modifying requests fail with EROFS */
+	/*
+	 * commit, if set, ends the export on the host's word: a Tfsync
+	 * with datasync P9_FSYNC_COMMIT (p9.h) releases every fid and the
+	 * root, then calls commit(commit_arg) - the guest unmounts, say -
+	 * and answers with its result (0 or -errno).  Later requests fail
+	 * with EBADF.  Without it such a Tfsync is an ordinary fsync.
+	 */
+	int (*commit)(void *arg);
+	void *commit_arg;
 };
 
 /*

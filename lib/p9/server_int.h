@@ -64,6 +64,7 @@ struct ldirent {
 };
 
 /* shared helpers (server.c) */
+int srv_commit(struct p9_server *s);
 struct fid *srv_fid_find(struct p9_server *s, uint32_t num);
 int srv_fid_add(struct p9_server *s, uint32_t num, struct fid **out);
 void srv_fid_drop(struct p9_server *s, struct fid *f);

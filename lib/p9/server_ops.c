@@ -218,6 +218,22 @@ int srv_lopen(struct p9_server *s, const struct p9_msg *r,
 	return 0;
 }
 
+/*
+ * Give the new object fd (O_PATH or open) to uid:gid, unless it has that
+ * owner already: a filesystem with no owners (FAT) refuses any chown
+ * but one to the owner it gives everything.  0, or -1 with errno.
+ */
+static int own(int fd, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	if (st.st_uid == uid && st.st_gid == gid)
+		return 0;
+	return fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+}
+
 /* create_new - O_EXCL-create name in dirfd; returns the open fd. */
 static int create_new(struct p9_server *s, int dirfd, const char *name,
 		      const struct p9_msg *r)
@@ -232,7 +248,7 @@ static int create_new(struct p9_server *s, int dirfd, const char *name,
 	ofd = openat(dirfd, name, flags, r->u.tlcreate.mode & 07777);
 	if (ofd < 0)
 		return -errno;
-	if (fchown(ofd, s->uid, r->u.tlcreate.gid)) {
+	if (own(ofd, s->uid, r->u.tlcreate.gid)) {
 		flags = -errno;
 		close(ofd);
 		unlinkat(dirfd, name, 0);
@@ -349,6 +365,8 @@ int srv_fsync(struct p9_server *s, const struct p9_msg *r,
 	(void)a;
 	if ((err = srv_fid_path(s, r->u.tfsync.fid, &f)))
 		return err;
+	if (r->u.tfsync.datasync == P9_FSYNC_COMMIT && s->cfg.commit)
+		return srv_commit(s);
 	if (f->ofd >= 0)
 		err = r->u.tfsync.datasync ? fdatasync(f->ofd) : fsync(f->ofd);
 	else	/* an O_PATH handle cannot be synced: sync its fs */
@@ -441,8 +459,7 @@ static int made(struct p9_server *s, int dirfd, const char *name,
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		err = -errno;
-	else if (fchownat(fd, "", s->uid, gid,
-			  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	else if (own(fd, s->uid, gid))
 		err = -errno;
 	else
 		err = srv_stat_fd(fd, &st);

@@ -71,7 +71,7 @@ int main(void)
 	guest("n-tie", "@priority 5\nudf ro\n");
 	guest("m-tie", "@priority 5\nudf ro\n");
 
-	e = guest_find("ext4", 0, &g, err, sizeof(err));
+	e = guest_find("ext4", GUEST_READ, &g, err, sizeof(err));
 	is(e, 0, "ext4 is served");
 	ok(!strcmp(g.name, "lean"), "the higher @priority wins (got %s)", g.name);
 	is(g.priority, 10, "priority read");
@@ -79,7 +79,7 @@ int main(void)
 	   g.machine);
 	is(g.writable, 0, "lean reads ext4 only");
 
-	e = guest_find("ext4", 1, &g, err, sizeof(err));
+	e = guest_find("ext4", GUEST_WRITE, &g, err, sizeof(err));
 	is(e, 0, "ext4 for writing is served");
 	ok(!strcmp(g.name, "zz-slow"),
 	   "writing: the guest that writes it, not one without a kernel "
@@ -91,24 +91,24 @@ int main(void)
 	   g.cmdline);
 	ok(strstr(g.kernel, "/zz-slow/vmlinux") != NULL, "kernel path");
 
-	e = guest_find("vfat", 0, &g, err, sizeof(err));
+	e = guest_find("vfat", GUEST_READ, &g, err, sizeof(err));
 	ok(!e && !strcmp(g.name, "zz-slow"), "the rest stay with the other");
 
-	e = guest_find("udf", 0, &g, err, sizeof(err));
+	e = guest_find("udf", GUEST_READ, &g, err, sizeof(err));
 	ok(!e && !strcmp(g.name, "m-tie"), "equal priority: first by name "
 	   "(got %s)", g.name);
 
 	setenv("QEMOUNT_GUEST", "zz-slow", 1);
-	e = guest_find("ext4", 0, &g, err, sizeof(err));
+	e = guest_find("ext4", GUEST_READ, &g, err, sizeof(err));
 	ok(!e && !strcmp(g.name, "zz-slow"), "QEMOUNT_GUEST forces a guest");
 	setenv("QEMOUNT_GUEST", "lean", 1);
-	e = guest_find("vfat", 0, &g, err, sizeof(err));
+	e = guest_find("vfat", GUEST_READ, &g, err, sizeof(err));
 	is(e, -ENOENT, "QEMOUNT_GUEST: a guest that does not serve it fails");
 	ok(strstr(err, "lean") && strstr(err, "QEMOUNT_GUEST") &&
 	   strstr(err, "vfat"), "and says why: %s", err);
 	unsetenv("QEMOUNT_GUEST");
 
-	e = guest_find("nosuchfs", 0, &g, err, sizeof(err));
+	e = guest_find("nosuchfs", GUEST_READ, &g, err, sizeof(err));
 	is(e, -ENOENT, "unknown filesystem: -ENOENT");
 	ok(strstr(err, "no guest reads nosuchfs") != NULL, "reason: %s", err);
 

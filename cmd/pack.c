@@ -1,0 +1,380 @@
+/*
+ * pack.c - qemount pack (qm-pack): an archive -> a new image of a
+ * filesystem, formatted and filled by the guest.  See qemount-pack.1.
+ *
+ * The image is built in an unnamed file in OUT's directory (outfile.h),
+ * formatted by the guest's own mkfs, mounted read-write there and filled
+ * over 9P (converters/archive_to_tree.c); only when the guest reports a
+ * clean unmount (sess_commit) is it named OUT.  An auto-sized image that
+ * turns out too small is made again, twice as big, at most twice.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conv.h"
+#include "fssize.h"
+#include "outfile.h"
+#include "session.h"
+#include "vm.h"
+
+#define MAX_MKFS_ARGS	16
+#define COMMIT_MS	(30 * 60 * 1000)	/* unmount: flush it all */
+#define CONVERT_MS	(30 * 60 * 1000)
+#define RETRIES		2
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: qemount pack [-v] [--strict] --fs TYPE [--size SIZE | "
+		"--floppy NAME]\n"
+		"                    [--label LABEL] [--mkfs-opt WORD]... "
+		"[--format FORMAT]\n"
+		"                    [--timeout SECONDS] ARCHIVE OUT\n"
+		"  ARCHIVE  any archive libarchive reads, or - for standard input\n"
+		"  OUT      the image to write, or - for standard output\n"
+		"  --size   bytes (N, NK, NM, NG); default: sized for ARCHIVE\n"
+		"  floppies: %s\n"
+		"  formats: raw qcow2 vmdk vdi vhdx vpc\n", fssize_floppies());
+}
+
+struct job {
+	const char *archive, *out, *fs, *label, *format;
+	const char *mkfs_args[MAX_MKFS_ARGS];
+	unsigned n_mkfs_args;
+	uint64_t size;		/* 0: auto */
+	int strict, verbose, timeout_ms;
+	int in;			/* the archive, seekable */
+	unsigned long warnings;
+};
+
+static void warn_entry(void *arg, const char *path, const char *what)
+{
+	struct job *j = arg;
+
+	j->warnings++;
+	warnx("warning: %s: %s: %s", j->archive, path, what);
+}
+
+/*
+ * The archive as a file that can be read twice (sizing, then filling):
+ * a regular file is used in place; a pipe is copied to an unnamed temp.
+ */
+static int open_archive(struct job *j)
+{
+	char buf[65536], *dir = getenv("TMPDIR");
+	struct stat st;
+	ssize_t n;
+	int fd, in;
+
+	in = strcmp(j->archive, "-") ? open(j->archive, O_RDONLY | O_CLOEXEC) :
+				       dup(0);
+	if (in < 0 || fstat(in, &st)) {
+		warn("%s", j->archive);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode)) {
+		j->in = in;
+		return 0;
+	}
+	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		warn("temp file for %s", j->archive);
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n) {
+			n = -1;
+			break;
+		}
+	close(in);
+	if (n < 0) {
+		warn("copying %s", j->archive);
+		close(fd);
+		return -1;
+	}
+	j->in = fd;
+	return 0;
+}
+
+/*
+ * Format an image of size bytes in file fd and fill it.  0, -ENOSPC (too
+ * small), or another -errno; says why on stderr unless it is -ENOSPC
+ * and quiet_nospc.
+ */
+static int build(struct job *j, int fd, uint64_t size, int quiet_nospc)
+{
+	char path[64], err[2048];
+	struct sess_opts so = {
+		.image = path, .fs = j->fs, .format = 1, .label = j->label,
+		.mkfs_args = j->mkfs_args, .n_mkfs_args = j->n_mkfs_args,
+		.timeout_ms = j->timeout_ms,
+	};
+	struct conv_in_opts co = { .warn = warn_entry, .warn_arg = j };
+	struct conv_in_stats st;
+	struct sess *s;
+	int e, ce;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (ftruncate(fd, 0) || ftruncate(fd, size)) {
+		warn("%s: cannot size the image", j->out);
+		return -errno;
+	}
+	e = sess_open(&so, &s, err, sizeof(err));
+	if (e) {
+		warnx("%s: %s", j->out, err);
+		return e;
+	}
+	j->warnings = 0;
+	e = conv_in_extract(j->in, sess_client(s), sess_root(s), &co, &st,
+			    err, sizeof(err));
+	if (e && !(e == -ENOSPC && quiet_nospc))
+		warnx("%s: %s", e == -EBADMSG ? j->archive : j->out, err);
+	if (!e && j->strict && st.losses + st.owners_lost + st.modes_lost +
+	    st.times_lost) {
+		warnx("%s: --strict: %s cannot hold all of %s (see the "
+		      "warnings)", j->out, j->fs, j->archive);
+		e = -EINVAL;
+	}
+	if (!e) {
+		e = sess_commit(s, COMMIT_MS, err, sizeof(err));
+		if (e)
+			warnx("%s: %s", j->out, err);
+	}
+	ce = sess_close(s, NULL, err, sizeof(err));
+	if (!e && ce) {
+		warnx("%s: %s", j->out, err);
+		e = ce;
+	}
+	if (!e && j->verbose)
+		fprintf(stderr, "qemount pack: %s: %lu entries, %llu bytes of "
+			"data, %lu losses\n", j->out, st.entries, st.bytes,
+			st.losses);
+	return e;
+}
+
+/* A file for the raw image: OUT's own (raw), or an unnamed temp. */
+static int raw_file(struct job *j, struct outfile *of)
+{
+	const char *dir = getenv("TMPDIR");
+
+	if (of && strcmp(j->format, "raw") == 0)
+		return dup(outfile_fd(of));
+	return open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		    0600);
+}
+
+/* Copy file fd, from its start, to standard output. */
+static int to_stdout(int fd)
+{
+	char buf[1 << 16];
+	ssize_t n, w, done;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (done = 0; done < n; done += w)
+			if ((w = write(1, buf + done, n - done)) < 0)
+				return -errno;
+	return n < 0 ? -errno : 0;
+}
+
+/* The image built in raw, given to OUT in j->format. */
+static int deliver(struct job *j, int raw, struct outfile *of)
+{
+	struct vm_disk d = { .format = "raw", .fd = raw };
+	char err[1024];
+	int e = 0;
+
+	if (strcmp(j->format, "raw") != 0) {
+		int out = of ? outfile_fd(of) : raw_file(j, NULL);
+
+		e = vm_disk_convert(&d, j->format, out, CONVERT_MS, err,
+				    sizeof(err));
+		if (e)
+			warnx("%s: %s: %s", j->out, j->format, err);
+		if (!e && !of)
+			e = to_stdout(out);
+		if (!of)
+			close(out);
+	} else if (!of) {
+		e = to_stdout(raw);
+	}
+	if (e && e != -EIO)
+		warnx("%s: %s", j->out, strerror(-e));
+	if (!e && of && fsync(outfile_fd(of))) {
+		warn("%s", j->out);
+		e = -EIO;
+	}
+	if (!e && of && outfile_commit(of, err, sizeof(err)) < 0) {
+		warnx("%s: %s", j->out, err);
+		return -EIO;
+	}
+	if (e && of)
+		outfile_discard(of);
+	return e;
+}
+
+/* The size to build: given, or from the archive's contents. */
+static int choose_size(struct job *j)
+{
+	struct conv_in_stats st;
+	char err[1024];
+	int e;
+
+	if (j->size)
+		return 0;
+	e = conv_in_scan(j->in, &st, err, sizeof(err));
+	if (e) {
+		warnx("%s: %s", j->archive, err);
+		return -1;
+	}
+	if (fssize_auto(j->fs, &st, &j->size)) {
+		warnx("%s: no size rule for %s: give --size", j->out, j->fs);
+		return -1;
+	}
+	fprintf(stderr, "qemount pack: %s: %s, %llu bytes (sized for %lu "
+		"entries, %llu bytes of data)\n", j->out, j->fs,
+		(unsigned long long)j->size, st.entries, st.bytes);
+	return 0;
+}
+
+static int run(struct job *j)
+{
+	struct outfile *of = NULL;
+	int raw, e, tries, auto_size = j->size == 0;
+	char err[1024];
+
+	if (strcmp(j->out, "-") == 0 && isatty(1)) {
+		warnx("standard output is a terminal: give OUT a file name");
+		return EXIT_FAIL;
+	}
+	if (open_archive(j) || choose_size(j))
+		return EXIT_FAIL;
+	if (strcmp(j->out, "-") != 0 &&
+	    outfile_open(j->out, &of, err, sizeof(err))) {
+		warnx("%s: %s", j->out, err);
+		return EXIT_FAIL;
+	}
+	raw = raw_file(j, of);
+	if (raw < 0) {
+		warn("%s: temp image", j->out);
+		outfile_discard(of);
+		return EXIT_FAIL;
+	}
+	for (tries = 0;; tries++) {
+		e = build(j, raw, j->size, auto_size && tries < RETRIES);
+		if (e != -ENOSPC || !auto_size || tries == RETRIES)
+			break;
+		j->size *= 2;
+		fprintf(stderr, "qemount pack: %s: out of space; again with "
+			"%llu bytes\n", j->out, (unsigned long long)j->size);
+	}
+	if (e == -ENOSPC && !auto_size)
+		warnx("%s: the archive does not fit in %llu bytes of %s "
+		      "(--size)", j->out, (unsigned long long)j->size, j->fs);
+	if (!e)
+		e = deliver(j, raw, of);
+	else
+		outfile_discard(of);
+	close(raw);
+	return e ? EXIT_FAIL : 0;
+}
+
+int cmd_pack(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fs", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "floppy", required_argument, NULL, 'F' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "mkfs-opt", required_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct job j = { .format = "raw", .in = -1 };
+	struct sess_opts so = { 0 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			j.fs = optarg;
+			break;
+		case 's':
+			if (cmd_bytes(optarg, &j.size) || j.size < 512) {
+				warnx("--size: not a byte count of at least "
+				      "512: %s", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			if (fssize_floppy(optarg, &j.size)) {
+				warnx("--floppy: one of %s, not %s",
+				      fssize_floppies(), optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'l':
+			j.label = optarg;
+			break;
+		case 'm':
+			if (j.n_mkfs_args == MAX_MKFS_ARGS) {
+				warnx("--mkfs-opt: at most %d", MAX_MKFS_ARGS);
+				return EXIT_USAGE;
+			}
+			j.mkfs_args[j.n_mkfs_args++] = optarg;
+			break;
+		case 'f':
+			j.format = optarg;
+			break;
+		case 'S':
+			j.strict = 1;
+			break;
+		case 'T':
+			if (cmd_sess_opt(c, optarg, &so) < 0)
+				return EXIT_USAGE;
+			j.timeout_ms = so.timeout_ms;
+			break;
+		case 'v':
+			j.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2 || !j.fs) {
+		if (!j.fs && argc - optind == 2)
+			warnx("--fs: which filesystem to make is required");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(j.format, "raw") && strcmp(j.format, "qcow2") &&
+	    strcmp(j.format, "vmdk") && strcmp(j.format, "vdi") &&
+	    strcmp(j.format, "vhdx") && strcmp(j.format, "vpc")) {
+		warnx("--format: one of raw qcow2 vmdk vdi vhdx vpc, not %s",
+		      j.format);
+		return EXIT_USAGE;
+	}
+	j.archive = argv[optind];
+	j.out = argv[optind + 1];
+	cmd_signals();
+	return run(&j);
+}

@@ -1,0 +1,645 @@
+/*
+ * archive_to_tree.c - an archive (anything libarchive reads) written into
+ * a 9P tree: the populate step of `qemount pack` (see conv.h).
+ *
+ * Entries land only below the root: names are split into components, a
+ * leading "/" is dropped (with a warning, as bsdtar does), "." and empty
+ * components vanish, and an entry with a ".." component is refused.  The
+ * guest's server walks one component at a time without following
+ * symlinks, so an entry below a symlink fails instead of being written
+ * where the link points.  Parent directories an archive leaves out are
+ * made (0755).  A later entry of the same name replaces an earlier one,
+ * as tar extraction does.  A directory's mode, owner and times are set
+ * after everything is in it (creating entries changes its mtime).
+ *
+ * What the filesystem refuses for one entry (a symlink on FAT, a name too
+ * long, a duplicate name on a case-insensitive fs) is a loss: reported,
+ * and the run goes on.  Anything else - no space, an I/O error, the
+ * connection gone - ends it.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#include "conv.h"
+
+#define MAXDEPTH	256
+#define BLOCK		(64 * 1024)	/* libarchive read block, compressed */
+#define P9_WRONLY	1
+#define P9_TRUNC	01000
+/*
+ * Entries are made by the attached user (root) in group 0 and given
+ * their owners after, by Tsetattr: a filesystem without owners (FAT)
+ * refuses to make a file for anyone else, but takes it made for root.
+ */
+#define ROOT_GID	0
+
+struct dirattr {		/* a directory's attributes, set at the end */
+	char *path;
+	struct p9_iattr a;
+};
+
+struct conv_in {
+	const struct conv_in_opts *o;
+	struct p9_client *c;
+	uint32_t root;
+	struct archive *ar;
+	struct conv_in_stats *st;
+	char *err;
+	size_t errlen;
+	char cur[4096];		/* the directory cwd is, "" for the root */
+	uint32_t cwd;		/* P9_NOFID, or a fid of cur */
+	struct dirattr *dirs;
+	size_t ndirs, capdirs;
+};
+
+/* A path as its components, in buf; n of them.  -EINVAL if it has "..". */
+static int split(const char *path, char *buf, size_t cap, const char **comp,
+		 unsigned *n)
+{
+	char *tok, *save;
+
+	if (strlen(path) >= cap)
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	*n = 0;
+	for (tok = strtok_r(buf, "/", &save); tok;
+	     tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0)
+			return -EINVAL;
+		if (*n == MAXDEPTH)
+			return -ELOOP;
+		comp[(*n)++] = tok;
+	}
+	return 0;
+}
+
+/* Is e one the filesystem refused for this entry only (a loss)? */
+static int is_loss(int e)
+{
+	return e == -EPERM || e == -EINVAL || e == -ENAMETOOLONG ||
+	       e == -EEXIST || e == -EOPNOTSUPP || e == -EILSEQ ||
+	       e == -EMLINK || e == -ENOTDIR || e == -EISDIR ||
+	       e == -EACCES || e == -ENOENT || e == -ERANGE;
+}
+
+/* Tell the user about path; a loss (counts) if the entry lost something. */
+static void tell(struct conv_in *ci, const char *path, const char *what,
+		 int e, int counts)
+{
+	char msg[512];
+
+	ci->st->losses += counts;
+	snprintf(msg, sizeof(msg), "%s%s%s", what, e ? ": " : "",
+		 e ? strerror(-e) : "");
+	if (ci->o->warn)
+		ci->o->warn(ci->o->warn_arg, path, msg);
+}
+
+static void lose(struct conv_in *ci, const char *path, const char *what,
+		 int e)
+{
+	tell(ci, path, what, e, 1);
+}
+
+static int fail(struct conv_in *ci, const char *path, const char *what, int e)
+{
+	snprintf(ci->err, ci->errlen, "%s%s%s: %s", path, path[0] ? ": " : "",
+		 what, strerror(-e));
+	return e;
+}
+
+/* Walk n components from fid to *out (any n). */
+static int walk_n(struct conv_in *ci, uint32_t fid, unsigned n,
+		  const char *const *comp, uint32_t *out)
+{
+	uint32_t cur = fid, next;
+	unsigned step;
+	int e;
+
+	do {
+		step = n > P9_MAXWELEM ? P9_MAXWELEM : n;
+		e = p9_walk(ci->c, cur, step, comp, &next, NULL);
+		if (cur != fid)
+			p9_clunk(ci->c, cur);
+		if (e)
+			return e;
+		cur = next;
+		comp += step;
+		n -= step;
+	} while (n);
+	*out = cur;
+	return 0;
+}
+
+/*
+ * Make ci->cwd the directory comp[0..n): walk to it, making what is
+ * missing on the way.  0, a loss errno (a component is a file), or fatal.
+ */
+static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
+{
+	char path[sizeof(ci->cur)];
+	size_t len = 0;
+	uint32_t fid, next;
+	unsigned i;
+	int e;
+
+	for (i = 0; i < n; i++)
+		len += snprintf(path + len, sizeof(path) - len, "%s%s",
+				i ? "/" : "", comp[i]);
+	if (ci->cwd != P9_NOFID && strcmp(path, ci->cur) == 0)
+		return 0;
+	if (ci->cwd != P9_NOFID)
+		p9_clunk(ci->c, ci->cwd);
+	ci->cwd = P9_NOFID;
+	if (!walk_n(ci, ci->root, n, comp, &fid))
+		goto done;
+	/* something is missing: one component at a time */
+	if ((e = p9_walk(ci->c, ci->root, 0, NULL, &fid, NULL)))
+		return e;
+	for (i = 0; i < n; i++) {
+		e = p9_walk(ci->c, fid, 1, &comp[i], &next, NULL);
+		if (e == -ENOENT) {
+			e = p9_mkdir(ci->c, fid, comp[i], 0755, 0, NULL);
+			if (!e) {
+				ci->st->dirs_made++;
+				e = p9_walk(ci->c, fid, 1, &comp[i], &next, NULL);
+			}
+		}
+		p9_clunk(ci->c, fid);
+		if (e)
+			return e;
+		fid = next;
+	}
+done:
+	ci->cwd = fid;
+	snprintf(ci->cur, sizeof(ci->cur), "%s", path);
+	return 0;
+}
+
+/* The attributes of archive entry ae, for Tsetattr. */
+static struct p9_iattr attrs(struct archive_entry *ae)
+{
+	struct p9_iattr a = {
+		.valid = P9_SETATTR_MODE | P9_SETATTR_UID | P9_SETATTR_GID,
+		.mode = archive_entry_perm(ae),
+		.uid = (uint32_t)archive_entry_uid(ae),
+		.gid = (uint32_t)archive_entry_gid(ae),
+	};
+
+	if (archive_entry_mtime_is_set(ae)) {
+		a.valid |= P9_SETATTR_MTIME | P9_SETATTR_MTIME_SET |
+			   P9_SETATTR_ATIME | P9_SETATTR_ATIME_SET;
+		a.mtime_sec = a.atime_sec = archive_entry_mtime(ae);
+		a.mtime_nsec = a.atime_nsec = archive_entry_mtime_nsec(ae);
+	}
+	if (archive_entry_atime_is_set(ae)) {
+		a.atime_sec = archive_entry_atime(ae);
+		a.atime_nsec = archive_entry_atime_nsec(ae);
+	}
+	return a;
+}
+
+/*
+ * Set a on fid: owner first (chown clears set-id bits), then the mode,
+ * then the times; each the filesystem refuses is counted once per kind.
+ */
+static int set_attrs(struct conv_in *ci, uint32_t fid, const char *path,
+		     const struct p9_iattr *a, int is_link)
+{
+	static const struct {
+		uint32_t valid;
+		size_t stat;
+	} steps[] = {
+		{ P9_SETATTR_UID | P9_SETATTR_GID,
+		  offsetof(struct conv_in_stats, owners_lost) },
+		{ P9_SETATTR_MODE, offsetof(struct conv_in_stats, modes_lost) },
+		{ P9_SETATTR_MTIME | P9_SETATTR_MTIME_SET | P9_SETATTR_ATIME |
+		  P9_SETATTR_ATIME_SET,
+		  offsetof(struct conv_in_stats, times_lost) },
+	};
+	struct p9_iattr one;
+	size_t i;
+	int e;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		one = *a;
+		one.valid &= steps[i].valid;
+		if (!one.valid || (is_link && one.valid == P9_SETATTR_MODE))
+			continue;
+		e = p9_setattr(ci->c, fid, &one);
+		if (e && !is_loss(e))
+			return fail(ci, path, "setting attributes", e);
+		if (e) {
+			unsigned long *n = (unsigned long *)
+				((char *)ci->st + steps[i].stat);
+
+			if ((*n)++ == 0 && ci->o->warn)
+				ci->o->warn(ci->o->warn_arg, path, i == 0 ?
+					    "owner not kept (and not for any "
+					    "entry after it)" : i == 1 ?
+					    "mode not kept (and not for any "
+					    "entry after it)" :
+					    "times not kept (and not for any "
+					    "entry after it)");
+		}
+	}
+	return 0;
+}
+
+/* Extended attributes of ae onto fid; a refused one is a loss. */
+static int set_xattrs(struct conv_in *ci, uint32_t fid, const char *path,
+		      struct archive_entry *ae)
+{
+	const char *name, *prev = "";
+	const void *val;
+	size_t size;
+	char what[300];
+	int e;
+
+	/* pax archives can carry one xattr twice (SCHILY. and LIBARCHIVE.) */
+	archive_entry_xattr_reset(ae);
+	for (; archive_entry_xattr_next(ae, &name, &val, &size) == ARCHIVE_OK;
+	     prev = name) {
+		if (strcmp(name, prev) == 0)
+			continue;
+		e = p9_xattr_set(ci->c, fid, name, val, size, 0);
+		if (e && !is_loss(e) && e != -ENOSPC && e != -E2BIG)
+			return fail(ci, path, "setting an xattr", e);
+		if (e) {
+			snprintf(what, sizeof(what), "xattr %.200s not kept",
+				 name);
+			lose(ci, path, what, e);
+		}
+	}
+	return 0;
+}
+
+/* The data of the current entry into the opened fid, holes kept. */
+static int write_data(struct conv_in *ci, uint32_t fid, const char *path,
+		      int64_t size)
+{
+	const void *buf;
+	size_t len, done;
+	int64_t off, end = 0;
+	ssize_t n;
+	int r;
+
+	while ((r = archive_read_data_block(ci->ar, &buf, &len, &off)) ==
+	       ARCHIVE_OK) {
+		for (done = 0; done < len; done += n) {
+			n = p9_write(ci->c, fid, off + done,
+				     (const char *)buf + done, len - done);
+			if (n < 0)
+				return fail(ci, path, "writing", n);
+			if (n == 0)
+				return fail(ci, path, "writing", -EIO);
+		}
+		end = off + len;
+		ci->st->bytes += len;
+	}
+	if (r != ARCHIVE_EOF) {
+		snprintf(ci->err, ci->errlen, "%s: %s", path,
+			 archive_error_string(ci->ar));
+		return -EBADMSG;
+	}
+	if (end < size) {	/* a hole at the end of a sparse file */
+		struct p9_iattr a = { .valid = P9_SETATTR_SIZE, .size = size };
+		int e = p9_setattr(ci->c, fid, &a);
+
+		if (e)
+			return fail(ci, path, "setting the size", e);
+	}
+	return 0;
+}
+
+/* A regular file: create (or replace), fill, set attributes. */
+static int put_file(struct conv_in *ci, const char *name, const char *path,
+		    struct archive_entry *ae)
+{
+	struct p9_iattr a = attrs(ae);
+	uint32_t fid;
+	int e;
+
+	if ((e = p9_walk(ci->c, ci->cwd, 0, NULL, &fid, NULL)))
+		return fail(ci, path, "walking", e);
+	e = p9_lcreate(ci->c, fid, name, P9_WRONLY | P9_TRUNC, a.mode, ROOT_GID,
+		       NULL);
+	if (!e)
+		e = write_data(ci, fid, path, archive_entry_size(ae));
+	else if (is_loss(e))
+		lose(ci, path, "not stored", e), e = 0;
+	else
+		e = fail(ci, path, "creating", e);
+	if (!e)
+		e = set_attrs(ci, fid, path, &a, 0);
+	if (!e)
+		e = set_xattrs(ci, fid, path, ae);
+	p9_clunk(ci->c, fid);
+	ci->st->files++;
+	return e;
+}
+
+/* Remember a directory's attributes for dirs_finish. */
+static int note_dir(struct conv_in *ci, const char *path,
+		    struct archive_entry *ae)
+{
+	if (ci->ndirs == ci->capdirs) {
+		size_t cap = ci->capdirs ? ci->capdirs * 2 : 64;
+		struct dirattr *d = realloc(ci->dirs, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		ci->dirs = d;
+		ci->capdirs = cap;
+	}
+	ci->dirs[ci->ndirs].path = strdup(path);
+	if (!ci->dirs[ci->ndirs].path)
+		return -ENOMEM;
+	ci->dirs[ci->ndirs++].a = attrs(ae);
+	return 0;
+}
+
+/* A non-regular entry: directory, symlink, hardlink, device, fifo. */
+static int put_other(struct conv_in *ci, const char *name, const char *path,
+		     struct archive_entry *ae, const char *linkpath)
+{
+	mode_t type = archive_entry_filetype(ae);
+	struct p9_iattr a = attrs(ae);
+	const char *comp[MAXDEPTH];
+	char buf[4096];
+	uint32_t fid;
+	unsigned n;
+	int e, made = 0;
+
+	if (linkpath) {		/* a hardlink to an earlier entry */
+		e = split(linkpath, buf, sizeof(buf), comp, &n);
+		if (!e && n == 0)
+			e = -EINVAL;
+		if (!e)
+			e = walk_n(ci, ci->root, n, comp, &fid);
+		if (e && (is_loss(e) || e == -ELOOP)) {
+			lose(ci, path, "hardlink not stored", e);
+			return 0;
+		}
+		if (e)
+			return fail(ci, path, "walking to the link target", e);
+		p9_unlinkat(ci->c, ci->cwd, name, 0);
+		e = p9_link(ci->c, ci->cwd, fid, name);
+		p9_clunk(ci->c, fid);
+		if (e && is_loss(e))
+			lose(ci, path, "hardlink not stored", e), e = 0;
+		else if (e)
+			return fail(ci, path, "linking", e);
+		ci->st->links++;
+		return 0;
+	}
+	switch (type) {
+	case AE_IFDIR:
+		e = p9_mkdir(ci->c, ci->cwd, name, a.mode, ROOT_GID, NULL);
+		if (e == -EEXIST)
+			e = 0;
+		made = !e;
+		if (!e)
+			e = note_dir(ci, path, ae);
+		ci->st->dirs++;
+		break;
+	case AE_IFLNK:
+		p9_unlinkat(ci->c, ci->cwd, name, 0);
+		e = p9_symlink(ci->c, ci->cwd, name, archive_entry_symlink(ae)
+			       ? archive_entry_symlink(ae) : "", ROOT_GID, NULL);
+		made = !e;
+		ci->st->symlinks++;
+		break;
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO:
+	case AE_IFSOCK:
+		p9_unlinkat(ci->c, ci->cwd, name, 0);
+		e = p9_mknod(ci->c, ci->cwd, name, type | a.mode,
+			     archive_entry_rdevmajor(ae),
+			     archive_entry_rdevminor(ae), ROOT_GID, NULL);
+		made = !e;
+		ci->st->nodes++;
+		break;
+	default:
+		lose(ci, path, "unknown entry type: skipped", 0);
+		return 0;
+	}
+	if (e && is_loss(e)) {
+		lose(ci, path, type == AE_IFDIR ? "directory not stored" :
+		     type == AE_IFLNK ? "symlink not stored" :
+		     "special file not stored", e);
+		return 0;
+	}
+	if (e)
+		return e == -ENOMEM ? e : fail(ci, path, "creating", e);
+	if (!made || type == AE_IFDIR)
+		return 0;
+	if ((e = p9_walk(ci->c, ci->cwd, 1, &name, &fid, NULL)))
+		return fail(ci, path, "walking", e);
+	e = set_attrs(ci, fid, path, &a, type == AE_IFLNK);
+	if (!e && type != AE_IFLNK)
+		e = set_xattrs(ci, fid, path, ae);
+	p9_clunk(ci->c, fid);
+	return e;
+}
+
+/* One archive entry, from its name to its attributes. */
+static int put(struct conv_in *ci, struct archive_entry *ae)
+{
+	const char *path = archive_entry_pathname(ae);
+	const char *hard = archive_entry_hardlink(ae);
+	const char *comp[MAXDEPTH];
+	char buf[4096];
+	unsigned n;
+	int e;
+
+	if (!path)
+		path = "";
+	e = split(path, buf, sizeof(buf), comp, &n);
+	if (e) {
+		lose(ci, path, e == -EINVAL ? "a \"..\" component would leave "
+		     "the image: skipped" : "name too long or too deep: skipped",
+		     0);
+		return 0;
+	}
+	if (n == 0) {		/* the root itself: its attributes, at the end */
+		if (archive_entry_filetype(ae) == AE_IFDIR && !hard)
+			return note_dir(ci, "", ae);
+		lose(ci, path, "no name: skipped", 0);
+		return 0;
+	}
+	if (path[0] == '/')
+		tell(ci, path, "leading \"/\" removed", 0, 0);
+	e = enter(ci, comp, n - 1);
+	if (e && (is_loss(e) || e == -ELOOP)) {
+		lose(ci, path, "its directory could not be made", e);
+		return 0;
+	}
+	if (e)
+		return fail(ci, path, "making its directory", e);
+	if (!hard && archive_entry_filetype(ae) == AE_IFREG)
+		return put_file(ci, comp[n - 1], path, ae);
+	return put_other(ci, comp[n - 1], path, ae, hard);
+}
+
+/* Directory attributes, children before parents (deepest path first). */
+static int by_depth(const void *a, const void *b)
+{
+	const struct dirattr *x = a, *y = b;
+	size_t dx = 0, dy = 0;
+	const char *p;
+
+	for (p = x->path; *p; p++)
+		dx += *p == '/';
+	for (p = y->path; *p; p++)
+		dy += *p == '/';
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	return strcmp(y->path, x->path);
+}
+
+static int dirs_finish(struct conv_in *ci)
+{
+	const char *comp[MAXDEPTH];
+	char buf[4096];
+	uint32_t fid;
+	unsigned n;
+	size_t i;
+	int e = 0;
+
+	if (ci->cwd != P9_NOFID)
+		p9_clunk(ci->c, ci->cwd);
+	ci->cwd = P9_NOFID;
+	qsort(ci->dirs, ci->ndirs, sizeof(*ci->dirs), by_depth);
+	for (i = 0; i < ci->ndirs && !e; i++) {
+		if (split(ci->dirs[i].path, buf, sizeof(buf), comp, &n))
+			continue;
+		if (n == 0)
+			e = p9_walk(ci->c, ci->root, 0, NULL, &fid, NULL);
+		else
+			e = walk_n(ci, ci->root, n, comp, &fid);
+		if (e && is_loss(e)) {	/* replaced by a later entry */
+			e = 0;
+			continue;
+		}
+		if (e)
+			return fail(ci, ci->dirs[i].path, "walking", e);
+		e = set_attrs(ci, fid, ci->dirs[i].path[0] ? ci->dirs[i].path :
+			      ".", &ci->dirs[i].a, 0);
+		p9_clunk(ci->c, fid);
+	}
+	return e;
+}
+
+/* A reader for every format and filter libarchive has, on fd. */
+static struct archive *reader(int fd, char *err, size_t errlen)
+{
+	struct archive *ar = archive_read_new();
+
+	if (!ar) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	archive_read_support_format_all(ar);
+	archive_read_support_filter_all(ar);
+	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) {
+		snprintf(err, errlen, "cannot rewind: %s", strerror(errno));
+		archive_read_free(ar);
+		return NULL;
+	}
+	if (archive_read_open_fd(ar, fd, BLOCK) != ARCHIVE_OK) {
+		snprintf(err, errlen, "%s", archive_error_string(ar));
+		archive_read_free(ar);
+		return NULL;
+	}
+	return ar;
+}
+
+/* The next header: 1, 0 at the end, or -EBADMSG with the reason in err. */
+static int next(struct archive *ar, struct archive_entry **ae, char *err,
+		size_t errlen)
+{
+	int r = archive_read_next_header(ar, ae);
+
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
+		return 1;
+	snprintf(err, errlen, "%s", archive_error_string(ar) ?
+		 archive_error_string(ar) : "cannot read an entry");
+	return -EBADMSG;
+}
+
+int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen)
+{
+	struct archive *ar = reader(fd, err, errlen);
+	struct archive_entry *ae;
+	size_t len;
+	int r;
+
+	if (!ar)
+		return -EBADMSG;
+	memset(st, 0, sizeof(*st));
+	while ((r = next(ar, &ae, err, errlen)) == 1) {
+		const char *p = archive_entry_pathname(ae);
+
+		st->entries++;
+		if (archive_entry_filetype(ae) == AE_IFREG &&
+		    !archive_entry_hardlink(ae) && archive_entry_size(ae) > 0) {
+			st->bytes += archive_entry_size(ae);
+			st->rounded += (archive_entry_size(ae) + 4095) &
+				       ~4095ULL;
+		}
+		len = p ? strlen(p) : 0;
+		st->names += len;
+	}
+	if (r == 0 && archive_format(ar) == 0 && st->entries == 0) {
+		snprintf(err, errlen, "not an archive libarchive reads");
+		r = -EINVAL;
+	}
+	archive_read_free(ar);
+	return r;
+}
+
+int conv_in_extract(int fd, struct p9_client *c, uint32_t root,
+		    const struct conv_in_opts *o, struct conv_in_stats *st,
+		    char *err, size_t errlen)
+{
+	struct conv_in ci = {
+		.o = o, .c = c, .root = root, .st = st, .err = err,
+		.errlen = errlen, .cwd = P9_NOFID,
+	};
+	struct archive_entry *ae;
+	size_t i;
+	int r, e = 0;
+
+	memset(st, 0, sizeof(*st));
+	ci.ar = reader(fd, err, errlen);
+	if (!ci.ar)
+		return -EBADMSG;
+	while (!e && (r = next(ci.ar, &ae, err, errlen)) == 1) {
+		st->entries++;
+		e = put(&ci, ae);
+	}
+	if (!e && r < 0)
+		e = r;
+	if (!e)
+		e = dirs_finish(&ci);
+	if (ci.cwd != P9_NOFID)
+		p9_clunk(c, ci.cwd);
+	for (i = 0; i < ci.ndirs; i++)
+		free(ci.dirs[i].path);
+	free(ci.dirs);
+	archive_read_free(ci.ar);
+	return e;
+}
