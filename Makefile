@@ -45,16 +45,19 @@ CMD_SRC := $(wildcard cmd/*.c)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
 BIN     := $(B)/bin/qemount
 ALIASES := $(B)/bin/qm-tar
+# the guests' Amiga formatter, built for the host too: the tests run it
+MKFS_AFFS := $(B)/tools/mkfs.affs
 
 GUEST      := linux-6.1
 GUEST_DIR  := $(B)/guests/$(GUEST)
 GUEST_OUT  := $(GUEST_DIR)/vmlinux $(GUEST_DIR)/initramfs.cpio $(GUEST_DIR)/manifest
-GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/init.c \
+GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/progs.sh \
+	      guests/$(GUEST)/init.c guests/$(GUEST)/mkfs-affs.c \
 	      guests/$(GUEST)/manifest $(wildcard lib/p9/*.c lib/p9/*.h)
 
 .PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke bench clean
 all: tools guest
-tools: $(BIN) $(ALIASES)
+tools: $(BIN) $(ALIASES) $(MKFS_AFFS)
 guest: $(GUEST_OUT)
 
 $(B)/%.o: %.c
@@ -69,6 +72,12 @@ $(BIN): $(CMD_OBJ) $(LIB)
 
 $(ALIASES): $(BIN)
 	$(Q)ln -sf qemount $@
+
+# One file, libc only: the guests build it static with musl (progs.sh).
+$(MKFS_AFFS): guests/$(GUEST)/mkfs-affs.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) -std=gnu11 -Wall -Wextra -D_GNU_SOURCE $(CFLAGS) -o $@ $<
 
 # The guest: Debian's kernel and modules, our init and 9P server (static
 # musl).  The kernel package is downloaded once into $(GUEST_DIR)/cache.
@@ -85,6 +94,7 @@ LEAN_DIR := $(B)/guests/linux-6.1-lean
 LEAN_OUT := $(LEAN_DIR)/vmlinux $(LEAN_DIR)/initramfs.cpio \
 	    $(LEAN_DIR)/manifest $(LEAN_DIR)/cmdline
 LEAN_SRC := $(wildcard guests/linux-6.1-lean/*) guests/linux-6.1/init.c \
+	    guests/linux-6.1/progs.sh guests/linux-6.1/mkfs-affs.c \
 	    $(wildcard lib/p9/*.c lib/p9/*.h)
 
 .PHONY: guest-lean
