@@ -114,6 +114,15 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_COMMON) $(LIB)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_COMMON) $(LIB) $(LDLIBS)
 
+# Test-only tools: qm-put writes into an image through a guest (no
+# `qemount pack` yet), for tests/e2e/affs.bats.
+TEST_TOOLS := $(B)/tools/qm-put
+
+$(B)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 unit: $(UNIT_BIN)
 	$(Q)prove -f -o -e '' $(UNIT_BIN)
 
@@ -125,7 +134,7 @@ demo: tools guest
 
 # End to end: the real guest under QEMU on the testdata images, the
 # archives read back by bsdtar.
-e2e: tools guest
+e2e: tools guest $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory -C testdata
 	$(Q)prove -f -o -e bats tests/e2e/*.bats
 
