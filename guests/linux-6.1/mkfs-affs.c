@@ -9,7 +9,9 @@
  *   -t TYPE   DOS0 (ofs), DOS1 (ffs, the default), DOS2 (ofs-intl),
  *             DOS3 (ffs-intl), DOS4 (ofs-dc), DOS5 (ffs-dc).  DOS6 and
  *             DOS7 (long names) are refused: the Linux driver does not
- *             know them, nor does ADFlib 0.7.
+ *             know them, nor does ADFlib 0.7.  Linux mounts DOS4 and
+ *             DOS5 read only (it does not keep the cache up to date), so
+ *             volumes to be filled through it are DOS0 to DOS3.
  *   -L LABEL  volume name, 1 to 30 bytes, no '/' or ':' (default "Empty",
  *             as AmigaDOS Format names a new disk)
  *   -f        overwrite a device that already starts with a DOS\n boot
