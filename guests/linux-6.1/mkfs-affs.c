@@ -457,19 +457,22 @@ static uint8_t parse_type(const char *arg)
 /*
  * check_label - die unless label can name a volume: 1 to 30 bytes, no
  * '/' or ':' (AmigaDOS path separators, FAQ 4.2) and no control
- * characters.
+ * characters, ISO 8859-1's included (0x7f to 0x9f, which Linux's
+ * affs_check_name refuses in names too).
  */
 static void check_label(const char *label)
 {
 	size_t n = strlen(label), i;
+	unsigned char c;
 
 	if (n == 0 || n > NAME_MAX_AFFS)
 		die(label, "a volume name has 1 to 30 bytes");
-	for (i = 0; i < n; i++)
-		if (label[i] == '/' || label[i] == ':' ||
-		    (unsigned char)label[i] < 0x20 || label[i] == 0x7f)
+	for (i = 0; i < n; i++) {
+		c = label[i];
+		if (c == '/' || c == ':' || c < 0x20 || (c >= 0x7f && c < 0xa0))
 			die(label, "a volume name holds no '/', ':' or "
 			    "control characters");
+	}
 }
 
 /* parse_count - s as a decimal number in min..max, or die(s, why). */
