@@ -45,19 +45,23 @@ CMD_SRC := $(wildcard cmd/*.c)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
 BIN     := $(B)/bin/qemount
 ALIASES := $(B)/bin/qm-tar $(B)/bin/qm-pack
+# the guests' Amiga formatter, built for the host too: the tests run it
+MKFS_AFFS := $(B)/tools/mkfs.affs
 
 GUEST      := linux-6.1
 GUEST_DIR  := $(B)/guests/$(GUEST)
 GUEST_OUT  := $(GUEST_DIR)/vmlinux $(GUEST_DIR)/initramfs.cpio \
 	      $(GUEST_DIR)/initramfs-mkfs.cpio $(GUEST_DIR)/manifest
-# shared by both guests: init, the Debian programs, the formatters
-GUEST_COMMON := guests/$(GUEST)/init.c guests/$(GUEST)/debprogs.sh \
+# shared by both guests: init and mkfs.affs (progs.sh), the Debian
+# programs, the formatters
+GUEST_COMMON := guests/$(GUEST)/init.c guests/$(GUEST)/progs.sh \
+	      guests/$(GUEST)/mkfs-affs.c guests/$(GUEST)/debprogs.sh \
 	      guests/$(GUEST)/mkfs.txt $(wildcard lib/p9/*.c lib/p9/*.h)
 GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/manifest $(GUEST_COMMON)
 
 .PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke bench clean
 all: tools guest
-tools: $(BIN) $(ALIASES)
+tools: $(BIN) $(ALIASES) $(MKFS_AFFS)
 guest: $(GUEST_OUT)
 
 $(B)/%.o: %.c
@@ -72,6 +76,12 @@ $(BIN): $(CMD_OBJ) $(LIB)
 
 $(ALIASES): $(BIN)
 	$(Q)ln -sf qemount $@
+
+# One file, libc only: the guests build it static with musl (progs.sh).
+$(MKFS_AFFS): guests/$(GUEST)/mkfs-affs.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) -std=gnu11 -Wall -Wextra -D_GNU_SOURCE $(CFLAGS) -o $@ $<
 
 # The guest: Debian's kernel and modules, our init and 9P server (static
 # musl).  The kernel package is downloaded once into $(GUEST_DIR)/cache.
@@ -106,6 +116,15 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_COMMON) $(LIB)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_COMMON) $(LIB) $(LDLIBS)
 
+# Test-only tools: qm-put writes into an image through a guest (no
+# `qemount pack` yet), for tests/e2e/affs.bats.
+TEST_TOOLS := $(B)/tools/qm-put
+
+$(B)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 unit: $(UNIT_BIN)
 	$(Q)prove -f -o -e '' $(UNIT_BIN)
 
@@ -117,7 +136,7 @@ demo: tools guest
 
 # End to end: the real guest under QEMU on the testdata images, the
 # archives read back by bsdtar.
-e2e: tools guest
+e2e: tools guest $(TEST_TOOLS)
 	$(Q)$(MAKE) --no-print-directory -C testdata
 	$(Q)prove -f -o -e bats tests/e2e/*.bats
 

@@ -8,7 +8,8 @@
 #   OUTDIR/vmlinux         uncompressed ELF kernel with a PVH note, from
 #                          kernel.sh (cached outside the checkout, see there)
 #   OUTDIR/initramfs.cpio  uncompressed newc cpio: /init (guests/linux-6.1/
-#                          init.c with lib/p9 server and codec, static musl)
+#                          init.c with lib/p9 server and codec, static musl),
+#                          /sbin/mkfs.affs (guests/linux-6.1/progs.sh)
 #                          and /lib/modules/modules.txt, whose lines name
 #                          the filesystems, no modules (all built in), and
 #                          the manifest's type=, dev= and opts= words
@@ -69,13 +70,9 @@ mkdir -p "$rootfs"/{dev,proc,sys,mnt,lib/modules}
 	done < "$here/manifest"
 } > "$rootfs/lib/modules/modules.txt"
 
-# --- init: the linux-6.1 guest's, built the same way ---------------------------
+# --- init and our tools: the linux-6.1 guest's, built the same way -------------
 
-p9=$root/lib/p9
-musl-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$p9" \
-	-o "$rootfs/init" "$root/guests/linux-6.1/init.c" "$p9"/server*.c \
-	"$p9/codec.c"
-strip "$rootfs/init"
+"$root/guests/linux-6.1/progs.sh" "$rootfs"
 
 # --- outputs --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #   OUTDIR/vmlinux         uncompressed ELF kernel, booted PVH by qemu -kernel
 #   OUTDIR/initramfs.cpio  uncompressed newc cpio: /init (init.c with
 #                          lib/p9 server and codec, static musl),
+#                          /sbin/mkfs.affs (progs.sh builds both),
 #                          /lib/modules/{*.ko,modules.txt}, and the mount
 #                          helpers the manifest names (helper=PKG:PATH) with
 #                          their libraries and ld.so, from those Debian
@@ -28,7 +29,6 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 [ $# -eq 1 ] || { echo "usage: build.sh OUTDIR" >&2; exit 2; }
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
@@ -205,14 +205,9 @@ dest=$rootfs
 	done < "$here/manifest"
 } > "$rootfs/lib/modules/modules.txt"
 
-# --- init ---------------------------------------------------------------------
+# --- init and our tools -------------------------------------------------------
 
-# The 9P server is lib/p9/server*.c over the codec, the same sources the
-# host tests build.
-p9=$root/lib/p9
-musl-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$p9" \
-	-o "$rootfs/init" "$here/init.c" "$p9"/server*.c "$p9/codec.c"
-strip "$rootfs/init"
+"$here/progs.sh" "$rootfs"
 
 # --- outputs ------------------------------------------------------------------
 
