@@ -26,7 +26,7 @@
 #include "vm.h"
 
 #define MAX_MKFS_ARGS	16
-#define COMMIT_MS	(30 * 60 * 1000)	/* unmount: flush it all */
+#define COMMIT_MS	(2 * 60 * 1000)	/* unmount: write back what is cached */
 #define CONVERT_MS	(30 * 60 * 1000)
 #define RETRIES		2
 
@@ -53,6 +53,9 @@ struct job {
 	int strict, verbose, timeout_ms;
 	int in;			/* the archive, seekable */
 	unsigned long warnings;
+	struct conv_in_stats scan, st;	/* what the archive holds; what
+					   the last build stored */
+	char err[3072];		/* the one line a failure prints */
 };
 
 static void warn_entry(void *arg, const char *path, const char *what)
@@ -107,58 +110,55 @@ static int open_archive(struct job *j)
 }
 
 /*
- * Format an image of size bytes in file fd and fill it.  0, -ENOSPC (too
- * small), or another -errno; says why on stderr unless it is -ENOSPC
- * and quiet_nospc.
+ * Format an image of size bytes in file fd and fill it.  0, or -errno
+ * (-ENOSPC: too small) with one line for the user in j->err.
  */
-static int build(struct job *j, int fd, uint64_t size, int quiet_nospc)
+static int build(struct job *j, int fd, uint64_t size)
 {
 	char path[64], err[2048];
 	struct sess_opts so = {
 		.image = path, .fs = j->fs, .format = 1, .label = j->label,
 		.mkfs_args = j->mkfs_args, .n_mkfs_args = j->n_mkfs_args,
-		.timeout_ms = j->timeout_ms,
+		.timeout_ms = j->timeout_ms, .echo_log = j->verbose,
 	};
 	struct conv_in_opts co = { .warn = warn_entry, .warn_arg = j };
-	struct conv_in_stats st;
+	struct conv_in_stats *st = &j->st;
 	struct sess *s;
 	int e, ce;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (ftruncate(fd, 0) || ftruncate(fd, size)) {
-		warn("%s: cannot size the image", j->out);
-		return -errno;
+		e = -errno;
+		snprintf(j->err, sizeof(j->err), "%s: cannot size the image: %s",
+			 j->out, strerror(-e));
+		return e;
 	}
 	e = sess_open(&so, &s, err, sizeof(err));
 	if (e) {
-		warnx("%s: %s", j->out, err);
+		snprintf(j->err, sizeof(j->err), "%s: %s", j->out, err);
 		return e;
 	}
 	j->warnings = 0;
-	e = conv_in_extract(j->in, sess_client(s), sess_root(s), &co, &st,
+	e = conv_in_extract(j->in, sess_client(s), sess_root(s), &co, st,
 			    err, sizeof(err));
-	if (e && !(e == -ENOSPC && quiet_nospc))
-		warnx("%s: %s", e == -EBADMSG ? j->archive : j->out, err);
-	if (!e && j->strict && st.losses + st.owners_lost + st.modes_lost +
-	    st.times_lost) {
-		warnx("%s: --strict: %s cannot hold all of %s (see the "
-		      "warnings)", j->out, j->fs, j->archive);
+	if (e)
+		snprintf(j->err, sizeof(j->err), "%s: %s",
+			 e == -EBADMSG ? j->archive : j->out, err);
+	if (!e && j->strict && st->losses + st->owners_lost +
+	    st->modes_lost + st->times_lost + st->subsec_lost) {
+		snprintf(j->err, sizeof(j->err), "%s: --strict: %s cannot hold "
+			 "all of %s (see the warnings)", j->out, j->fs,
+			 j->archive);
 		e = -EINVAL;
 	}
-	if (!e) {
-		e = sess_commit(s, COMMIT_MS, err, sizeof(err));
-		if (e)
-			warnx("%s: %s", j->out, err);
-	}
+	if (!e && (e = sess_commit(s, j->timeout_ms ? j->timeout_ms :
+				  COMMIT_MS, err, sizeof(err))))
+		snprintf(j->err, sizeof(j->err), "%s: %s", j->out, err);
 	ce = sess_close(s, NULL, err, sizeof(err));
 	if (!e && ce) {
-		warnx("%s: %s", j->out, err);
+		snprintf(j->err, sizeof(j->err), "%s: %s", j->out, err);
 		e = ce;
 	}
-	if (!e && j->verbose)
-		fprintf(stderr, "qemount pack: %s: %lu entries, %llu bytes of "
-			"data, %lu losses\n", j->out, st.entries, st.bytes,
-			st.losses);
 	return e;
 }
 
@@ -227,24 +227,20 @@ static int deliver(struct job *j, int raw, struct outfile *of)
 /* The size to build: given, or from the archive's contents. */
 static int choose_size(struct job *j)
 {
-	struct conv_in_stats st;
 	char err[1024];
 	int e;
 
 	if (j->size)
 		return 0;
-	e = conv_in_scan(j->in, &st, err, sizeof(err));
+	e = conv_in_scan(j->in, &j->scan, err, sizeof(err));
 	if (e) {
 		warnx("%s: %s", j->archive, err);
 		return -1;
 	}
-	if (fssize_auto(j->fs, &st, &j->size)) {
+	if (fssize_auto(j->fs, &j->scan, &j->size)) {
 		warnx("%s: no size rule for %s: give --size", j->out, j->fs);
 		return -1;
 	}
-	fprintf(stderr, "qemount pack: %s: %s, %llu bytes (sized for %lu "
-		"entries, %llu bytes of data)\n", j->out, j->fs,
-		(unsigned long long)j->size, st.entries, st.bytes);
 	return 0;
 }
 
@@ -272,21 +268,28 @@ static int run(struct job *j)
 		return EXIT_FAIL;
 	}
 	for (tries = 0;; tries++) {
-		e = build(j, raw, j->size, auto_size && tries < RETRIES);
+		e = build(j, raw, j->size);
 		if (e != -ENOSPC || !auto_size || tries == RETRIES)
 			break;
-		j->size *= 2;
-		fprintf(stderr, "qemount pack: %s: out of space; again with "
-			"%llu bytes\n", j->out, (unsigned long long)j->size);
+		j->size *= 2;	/* the guess was short: once more, bigger */
 	}
-	if (e == -ENOSPC && !auto_size)
-		warnx("%s: the archive does not fit in %llu bytes of %s "
-		      "(--size)", j->out, (unsigned long long)j->size, j->fs);
+	if (e == -ENOSPC)
+		warnx("%s: %s does not fit in %llu bytes of %s%s", j->out,
+		      j->archive, (unsigned long long)j->size, j->fs,
+		      auto_size ? "" : " (--size)");
+	else if (e)
+		warnx("%s", j->err);
 	if (!e)
 		e = deliver(j, raw, of);
 	else
 		outfile_discard(of);
 	close(raw);
+	if (!e)
+		fprintf(stderr, "qemount pack: %s: %s, %llu bytes%s; %lu "
+			"entries, %llu bytes of data; %lu warnings\n",
+			j->out, j->fs, (unsigned long long)j->size, auto_size ?
+			" (sized for the archive)" : "", j->st.entries,
+			j->st.bytes, j->warnings);
 	return e ? EXIT_FAIL : 0;
 }
 

@@ -208,49 +208,66 @@ static struct p9_iattr attrs(struct archive_entry *ae)
 	return a;
 }
 
+/* The kinds of attribute a filesystem may not keep, told once each. */
+enum kind { OWNER, MODE, TIME, SUBSEC, NKINDS };
+
+static const char *const kind_msg[NKINDS] = {
+	"owner not kept (nor for any entry after it)",
+	"mode not kept (nor for any entry after it)",
+	"mtime not kept (nor for any entry after it)",
+	"sub-second mtime not kept (nor for any entry after it)",
+};
+
+static void lost_kind(struct conv_in *ci, const char *path, enum kind k)
+{
+	unsigned long *n[NKINDS] = { &ci->st->owners_lost,
+		&ci->st->modes_lost, &ci->st->times_lost, &ci->st->subsec_lost };
+
+	if ((*n[k])++ == 0 && ci->o->warn)
+		ci->o->warn(ci->o->warn_arg, path, kind_msg[k]);
+}
+
 /*
  * Set a on fid: owner first (chown clears set-id bits), then the mode,
- * then the times; each the filesystem refuses is counted once per kind.
+ * then the times; then read them back, since some drivers take what they
+ * cannot keep without an error (ntfs-3g owners, affs set-id bits).  What
+ * was refused or not kept is counted per kind, and told once.
  */
 static int set_attrs(struct conv_in *ci, uint32_t fid, const char *path,
 		     const struct p9_iattr *a, int is_link)
 {
-	static const struct {
-		uint32_t valid;
-		size_t stat;
-	} steps[] = {
-		{ P9_SETATTR_UID | P9_SETATTR_GID,
-		  offsetof(struct conv_in_stats, owners_lost) },
-		{ P9_SETATTR_MODE, offsetof(struct conv_in_stats, modes_lost) },
-		{ P9_SETATTR_MTIME | P9_SETATTR_MTIME_SET | P9_SETATTR_ATIME |
-		  P9_SETATTR_ATIME_SET,
-		  offsetof(struct conv_in_stats, times_lost) },
+	static const uint32_t steps[] = {
+		P9_SETATTR_UID | P9_SETATTR_GID, P9_SETATTR_MODE,
+		P9_SETATTR_MTIME | P9_SETATTR_MTIME_SET | P9_SETATTR_ATIME |
+		P9_SETATTR_ATIME_SET,
 	};
 	struct p9_iattr one;
+	struct p9_attr got;
+	int e, refused[3] = { 0 };
 	size_t i;
-	int e;
 
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+	for (i = 0; i < 3; i++) {
 		one = *a;
-		one.valid &= steps[i].valid;
-		if (!one.valid || (is_link && one.valid == P9_SETATTR_MODE))
+		one.valid &= steps[i];
+		if (!one.valid || (is_link && i == MODE))
 			continue;
 		e = p9_setattr(ci->c, fid, &one);
 		if (e && !is_loss(e))
 			return fail(ci, path, "setting attributes", e);
-		if (e) {
-			unsigned long *n = (unsigned long *)
-				((char *)ci->st + steps[i].stat);
-
-			if ((*n)++ == 0 && ci->o->warn)
-				ci->o->warn(ci->o->warn_arg, path, i == 0 ?
-					    "owner not kept (and not for any "
-					    "entry after it)" : i == 1 ?
-					    "mode not kept (and not for any "
-					    "entry after it)" :
-					    "times not kept (and not for any "
-					    "entry after it)");
-		}
+		refused[i] = e != 0;
+	}
+	e = p9_getattr(ci->c, fid, &got);
+	if (e)
+		return fail(ci, path, "reading attributes back", e);
+	if (refused[OWNER] || got.uid != a->uid || got.gid != a->gid)
+		lost_kind(ci, path, OWNER);
+	if (!is_link && (refused[MODE] || (got.mode & 07777) != a->mode))
+		lost_kind(ci, path, MODE);
+	if (a->valid & P9_SETATTR_MTIME) {
+		if (refused[TIME] || got.mtime_sec != a->mtime_sec)
+			lost_kind(ci, path, TIME);
+		else if (got.mtime_nsec != a->mtime_nsec)
+			lost_kind(ci, path, SUBSEC);
 	}
 	return 0;
 }
@@ -333,12 +350,15 @@ static int put_file(struct conv_in *ci, const char *name, const char *path,
 		return fail(ci, path, "walking", e);
 	e = p9_lcreate(ci->c, fid, name, P9_WRONLY | P9_TRUNC, a.mode, ROOT_GID,
 		       NULL);
+	if (e && is_loss(e)) {
+		lose(ci, path, "not stored", e);
+		p9_clunk(ci->c, fid);
+		return 0;
+	}
+	if (e)
+		e = fail(ci, path, "creating", e);
 	if (!e)
 		e = write_data(ci, fid, path, archive_entry_size(ae));
-	else if (is_loss(e))
-		lose(ci, path, "not stored", e), e = 0;
-	else
-		e = fail(ci, path, "creating", e);
 	if (!e)
 		e = set_attrs(ci, fid, path, &a, 0);
 	if (!e)
@@ -346,6 +366,26 @@ static int put_file(struct conv_in *ci, const char *name, const char *path,
 	p9_clunk(ci->c, fid);
 	ci->st->files++;
 	return e;
+}
+
+/*
+ * A symlink's target as stored: some drivers rewrite it (affs turns
+ * "../" into Amiga's "/"), and that must not go untold.
+ */
+static int check_link(struct conv_in *ci, uint32_t fid, const char *path,
+		      const char *want)
+{
+	char got[4096], what[4200];
+	int e = p9_readlink(ci->c, fid, got, sizeof(got));
+
+	if (e)
+		return fail(ci, path, "reading the symlink back", e);
+	if (want && strcmp(got, want) != 0) {
+		snprintf(what, sizeof(what), "symlink target stored as \"%s\"",
+			 got);
+		lose(ci, path, what, 0);
+	}
+	return 0;
 }
 
 /* Remember a directory's attributes for dirs_finish. */
@@ -449,6 +489,8 @@ static int put_other(struct conv_in *ci, const char *name, const char *path,
 	e = set_attrs(ci, fid, path, &a, type == AE_IFLNK);
 	if (!e && type != AE_IFLNK)
 		e = set_xattrs(ci, fid, path, ae);
+	if (!e && type == AE_IFLNK)
+		e = check_link(ci, fid, path, archive_entry_symlink(ae));
 	p9_clunk(ci->c, fid);
 	return e;
 }

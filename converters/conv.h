@@ -73,7 +73,8 @@ struct conv_in_stats {
 	unsigned long long rounded;	/* scan: each file's size to 4 KiB */
 	unsigned long long names;	/* bytes of path names (scan) */
 	unsigned long losses;	/* entries not stored whole (warned) */
-	unsigned long owners_lost, modes_lost, times_lost;	/* refused */
+	/* entries whose owner, mode, mtime, sub-second mtime did not stay */
+	unsigned long owners_lost, modes_lost, times_lost, subsec_lost;
 };
 
 struct conv_in_opts {

@@ -50,7 +50,7 @@ static const struct rule {
 	{ "f2fs", 64 * MIB, 4096, 30, 16 * MIB },
 	{ "jfs", 16 * MIB, 1024, 15, 4 * MIB },
 	{ "reiserfs", 64 * MIB, 512, 15, 34 * MIB },
-	{ "nilfs2", 128 * MIB, 1024, 60, 32 * MIB },
+	{ "nilfs2", 160 * MIB, 1024, 60, 32 * MIB },
 	{ "minix", 1 * MIB, 1024, 15, 256 * KIB },
 	{ "bfs", 1 * MIB, 512, 15, 128 * KIB },
 	{ "hfs", 1 * MIB, 2048, 20, 256 * KIB },

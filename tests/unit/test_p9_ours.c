@@ -10,10 +10,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "p9suite.h"
+#include "server.h"
 #include "tap.h"
 
 static struct p9_client *connect_ours(const char *dir, uint32_t max_msize,
@@ -175,6 +177,84 @@ static void check_threads(struct p9_client *c, uint32_t root)
 	ok(fail == 0, "4 threads x 20 pipelined reads on one client");
 }
 
+/* The commit hook: leaves a mark in the export's parent, says verdict. */
+static int commit_verdict;
+static char commit_mark[4096];
+
+static int commit_hook(void *arg)
+{
+	int fd = open(commit_mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	return commit_verdict;
+}
+
+/* A server with a commit hook that answers verdict, on dir. */
+static struct p9_client *connect_commit(const char *dir, int verdict,
+					struct srv *s)
+{
+	struct p9_client *c = NULL;
+	int sv[2];
+
+	snprintf(commit_mark, sizeof(commit_mark), "%s.committed", dir);
+	unlink(commit_mark);
+	commit_verdict = verdict;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return NULL;
+	s->pid = fork();
+	if (s->pid == 0) {
+		struct p9_server_config cfg = { .commit = commit_hook };
+		struct p9_server *srv;
+
+		close(sv[0]);
+		cfg.rootfd = open(dir, O_PATH | O_DIRECTORY);
+		if (cfg.rootfd < 0 || p9_server_new(&cfg, &srv))
+			_exit(2);
+		_exit(p9_server_serve(srv, sv[1], sv[1]) ? 1 : 0);
+	}
+	close(sv[1]);
+	s->fd = sv[0];
+	if (s->pid < 0 || p9_client_new(s->fd, s->fd, NULL, &c))
+		return NULL;
+	return c;
+}
+
+/*
+ * The commit request (P9_FSYNC_COMMIT): every fid is dropped before the
+ * hook runs, the hook's verdict is the reply, nothing works after it; an
+ * ordinary fsync does not commit.
+ */
+static void check_commit(const char *dir)
+{
+	const char *name[] = { "one" };
+	struct p9_client *c;
+	struct p9_attr a;
+	uint32_t root, fid;
+	struct srv s;
+	int v;
+
+	for (v = 0; v >= -EIO; v -= EIO) {
+		c = connect_commit(dir, v, &s);
+		if (!c || p9_attach(c, 0, NULL, &root, NULL) ||
+		    p9_walk(c, root, 1, name, &fid, NULL)) {
+			ok(0, "commit server starts");
+			return;
+		}
+		ok(p9_fsync(c, root, 0) == 0 && access(commit_mark, F_OK) != 0,
+		   "an ordinary fsync does not commit");
+		is(p9_commit(c, root, 5000), v, "commit answers the hook's %d", v);
+		ok(access(commit_mark, F_OK) == 0, "the hook ran");
+		is(p9_getattr(c, fid, &a), -EBADF, "fids are gone after a commit");
+		ok(p9_attach(c, 0, NULL, &root, NULL) < 0,
+		   "nothing can attach after a commit");
+		p9_client_free(c);
+		srv_stop(&s);
+		unlink(commit_mark);
+	}
+}
+
 int main(void)
 {
 	char *dir = suite_tmpdir();
@@ -194,6 +274,7 @@ int main(void)
 	suite_errors(c, root);
 	check_escape(c, root);
 	check_threads(c, root);
+	check_commit(dir);
 	p9_clunk(c, root);
 	p9_client_free(c);
 	srv_stop(&s);
