@@ -26,7 +26,7 @@ int cmd_cat(int argc, char **argv);
 	{ "offset", required_argument, NULL, 'O' }, \
 	{ "length", required_argument, NULL, 'L' }, \
 	{ "timeout", required_argument, NULL, 'T' }
-#define SESS_USAGE "[--fs TYPE] [--partition N] [--offset N [--length N]] " \
+#define SESS_USAGE "[--fs TYPE] [--partition N|NAME] [--offset N [--length N]] " \
 	"[--timeout SECONDS]"
 
 /*
@@ -34,6 +34,13 @@ int cmd_cat(int argc, char **argv);
  * session option, 0 if not, -1 if its value is bad (said on stderr).
  */
 int cmd_sess_opt(int c, const char *arg, struct sess_opts *so);
+
+/*
+ * cmd_open - sess_open; its error, or each of its warnings, said on
+ * stderr ("qemount: IMAGE: warning: ...").  0, or -1 if it failed.
+ */
+struct sess;
+int cmd_open(const struct sess_opts *so, struct sess **s);
 
 /*
  * cmd_signals - on SIGINT, SIGTERM and SIGHUP remove what a run would

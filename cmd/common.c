@@ -81,6 +81,13 @@ int cmd_sess_opt(int c, const char *arg, struct sess_opts *so)
 		}
 		return 1;
 	case 'p':
+		if (*arg < '0' || *arg > '9') {	/* a name */
+			so->partname = arg;
+			so->partition = 0;
+			return 1;
+		}
+		so->partname = NULL;
+		/* fall through */
 	case 'T':
 		n = strtol(arg, &end, 10);
 		if (*end || n < 1 || n > 100000) {
@@ -93,6 +100,22 @@ int cmd_sess_opt(int c, const char *arg, struct sess_opts *so)
 		else
 			so->timeout_ms = n * 1000;
 		return 1;
+	}
+	return 0;
+}
+
+int cmd_open(const struct sess_opts *so, struct sess **s)
+{
+	char err[2048];
+	const char *w, *nl;
+
+	if (sess_open(so, s, err, sizeof(err))) {
+		warnx("%s: %s", so->image, err);
+		return -1;
+	}
+	for (w = sess_warnings(*s); *w; w = *nl ? nl + 1 : nl) {
+		nl = w + strcspn(w, "\n");
+		warnx("%s: warning: %.*s", so->image, (int)(nl - w), w);
 	}
 	return 0;
 }

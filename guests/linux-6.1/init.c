@@ -13,6 +13,9 @@
  *   qm.rw=1        mount read-write (default read-only)
  *   qm.dev=PATH    block device (default /dev/vda)
  *   qm.opts=DATA   mount data, instead of the line's (default none)
+ *   qm.parts=N:NAME,...  instead of qm.fs and qm.dev: mount each
+ *                  partition /dev/vdaN as NAME at /mnt/N and serve /mnt;
+ *                  one that fails is said on the console and left out
  *
  * Nothing is printed in the normal path: the serial console is slow
  * under TCG.
@@ -43,6 +46,7 @@
 #define WAIT_MS		10000
 #define STEP_MS		10
 #define MAX_OPTS	4
+#define MAX_PARTS	64
 
 static char cmdline[4096];
 
@@ -323,11 +327,12 @@ static void kmsg_tell(int fd)
  * -o ro|rw[,DATA].  A FUSE driver forks its server into the background
  * and exits once the mount is in place.  0 or an errno.
  */
-static int run_helper(const char *helper, const char *dev, const char *data,
-		      int rw)
+static int run_helper(const char *helper, const char *dev, const char *at,
+		      const char *data, int rw)
 {
 	char o[300];
-	char *argv[] = { (char *)helper, (char *)dev, MNT, "-o", o, NULL };
+	char *argv[] = { (char *)helper, (char *)dev, (char *)at, "-o", o,
+			 NULL };
 	char *envp[] = { "PATH=/bin:/sbin:/usr/bin:/usr/sbin", NULL };
 	int status;
 	pid_t pid;
@@ -354,12 +359,12 @@ static int run_helper(const char *helper, const char *dev, const char *data,
 }
 
 /*
- * Mount disk (or d's source) at MNT as d says: with its helper, or with
+ * Mount disk (or d's source) at at as d says: with its helper, or with
  * mount(2) and each of its mount data in turn (qm.opts, if given,
  * instead).  0 or the errno of the last try.
  */
 static int mount_fs(const char *fs, const struct fsdef *d, const char *disk,
-		    const char *opts, int rw)
+		    const char *at, const char *opts, int rw)
 {
 	const char *type = d->type[0] ? d->type : fs;
 	const char *dev = d->dev[0] ? d->dev : disk;
@@ -367,22 +372,86 @@ static int mount_fs(const char *fs, const struct fsdef *d, const char *disk,
 	int i, n = opts[0] || !d->nopts ? 1 : d->nopts, err = 0;
 
 	if (d->helper[0])
-		return run_helper(d->helper, dev, opts[0] ? opts : d->nopts ?
+		return run_helper(d->helper, dev, at, opts[0] ? opts : d->nopts ?
 				  d->opts[0] : "", rw);
 	for (i = 0; i < n; i++) {
 		const char *data = opts[0] ? opts : d->nopts ? d->opts[i] : "";
 
-		if (!mount(dev, MNT, type, flags, data[0] ? data : NULL))
+		if (!mount(dev, at, type, flags, data[0] ? data : NULL))
 			return 0;
 		err = errno;
 	}
 	return err;
 }
 
+/* qm.fs: mount dev (or the fs line's source) at MNT; 0 or an errno. */
+static int mount_disk(const char *fs, const char *dev, const char *opts,
+		      int rw)
+{
+	struct fsdef def;
+	int kmsg, err;
+
+	/* before the filesystem's modules: block2mtd opens the disk */
+	if (wait_path(dev))
+		return ENXIO;
+	if (load_set(fs, &def)) {
+		say("no modules listed for %s", fs);
+		return ENODEV;
+	}
+	kmsg = kmsg_mark();
+	err = mount_fs(fs, &def, dev, MNT, opts, rw);
+	if (err) {
+		kmsg_tell(kmsg);
+		say("mount %s as %s failed: %s", def.dev[0] ? def.dev : dev,
+		    fs, strerror(err));
+	}
+	if (kmsg >= 0)
+		close(kmsg);
+	return err;
+}
+
+/*
+ * qm.parts: mount each "N:NAME" of list at MNT/N, from /dev/vdaN.  A
+ * partition that does not mount is said on the console ("partition N:
+ * ...", which the host quotes) and its directory removed.  Fills
+ * done[] with the numbers mounted; returns how many.
+ */
+static int mount_parts(char *list, int rw, int *done)
+{
+	char *item, *save, *fs, dir[32], dev[32];
+	struct fsdef def;
+	int n = 0, num, kmsg, err;
+
+	for (item = strtok_r(list, ",", &save); item && n < MAX_PARTS;
+	     item = strtok_r(NULL, ",", &save)) {
+		fs = strchr(item, ':');
+		if (!fs || (num = atoi(item)) < 1)
+			continue;
+		fs++;
+		snprintf(dir, sizeof(dir), MNT "/%d", num);
+		snprintf(dev, sizeof(dev), "/dev/vda%d", num);
+		mkdir(dir, 0755);
+		kmsg = kmsg_mark();
+		err = wait_path(dev) ? ENXIO : load_set(fs, &def) ? ENODEV :
+		      mount_fs(fs, &def, dev, dir, "", rw);
+		if (err) {
+			kmsg_tell(kmsg);
+			say("partition %d: mount %s as %s failed: %s", num, dev,
+			    fs, strerror(err));
+			rmdir(dir);
+		} else {
+			done[n++] = num;
+		}
+		if (kmsg >= 0)
+			close(kmsg);
+	}
+	return n;
+}
+
 int main(void)
 {
-	char fs[64], dev[256], opts[1024], flag[8];
-	int fd, rootfd, rw, mounted = 0, err = 0;
+	char fs[64], dev[256], opts[1024], flag[8], parts[2048], dir[32];
+	int fd, rootfd, rw, mounted, multi, err = 0, done[MAX_PARTS], ndone = 0;
 	struct fsdef def;
 
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -405,7 +474,8 @@ int main(void)
 		cmdline[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
-	if (!arg("qm.fs", fs, sizeof(fs)) || !fs[0]) {
+	multi = arg("qm.parts", parts, sizeof(parts)) != NULL;
+	if (!multi && (!arg("qm.fs", fs, sizeof(fs)) || !fs[0])) {
 		say("no qm.fs= on the kernel command line");
 		strcpy(fs, "none");
 		err = EINVAL;
@@ -418,26 +488,11 @@ int main(void)
 
 	if (load_set("@boot", &def))
 		say("no @boot line in %s", MODLIST);
-	/* before the filesystem's modules: block2mtd opens the disk */
-	if (!err && wait_path(dev))
-		err = ENXIO;
-	if (!err && load_set(fs, &def)) {
-		say("no modules listed for %s", fs);
-		err = ENODEV;
-	}
-	if (!err) {
-		int kmsg = kmsg_mark();
-
-		err = mount_fs(fs, &def, dev, opts, rw);
-		mounted = !err;
-		if (err) {
-			kmsg_tell(kmsg);
-			say("mount %s as %s failed: %s", def.dev[0] ? def.dev :
-			    dev, fs, strerror(err));
-		}
-		if (kmsg >= 0)
-			close(kmsg);
-	}
+	if (multi)
+		ndone = mount_parts(parts, rw, done);
+	else if (!err)
+		err = mount_disk(fs, dev, opts, rw);
+	mounted = !multi && !err;
 
 	rootfd = open(MNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	serve(rootfd, err, rw);
@@ -446,6 +501,11 @@ int main(void)
 
 	if (mounted && umount(MNT) && umount2(MNT, MNT_DETACH))
 		say("umount %s: %s", MNT, strerror(errno));
+	while (ndone-- > 0) {
+		snprintf(dir, sizeof(dir), MNT "/%d", done[ndone]);
+		if (umount(dir) && umount2(dir, MNT_DETACH))
+			say("umount %s: %s", dir, strerror(errno));
+	}
 	sync();
 	reboot(RB_POWER_OFF);
 	say("power off: %s", strerror(errno));
