@@ -15,6 +15,8 @@ struct sess_opts;
 int cmd_tar(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_guests(int argc, char **argv);
 
 /*
  * The options of every command that reads an image: put SESS_OPTIONS in

@@ -20,6 +20,8 @@ static const struct {
 	{ "tar", "qm-tar", cmd_tar, "write the image's tree as an archive" },
 	{ "ls", NULL, cmd_ls, "list a directory inside the image" },
 	{ "cat", NULL, cmd_cat, "write one file of the image to standard output" },
+	{ "probe", NULL, cmd_probe, "say what the image holds, without a guest" },
+	{ "guests", NULL, cmd_guests, "list the guests and what each serves" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
