@@ -45,6 +45,12 @@ struct sess;
 int cmd_open(const struct sess_opts *so, struct sess **s);
 
 /*
+ * cmd_json_str - s on standard output as a JSON string (RFC 8259):
+ * quotes, backslash and control bytes escaped, other bytes as they are.
+ */
+void cmd_json_str(const char *s);
+
+/*
  * cmd_signals - on SIGINT, SIGTERM and SIGHUP remove what a run would
  * leave (a temp output name), then die of the signal as usual; ignore
  * SIGPIPE so a closed pipe is an error we report, not a silent death.

@@ -40,19 +40,6 @@ static const struct vrow *shown(const char *guest, const char *fs,
 	return NULL;
 }
 
-static void jstr(const char *s)
-{
-	putchar('"');
-	for (; *s; s++)
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	putchar('"');
-}
-
 static void jtest(const struct vrow *v)
 {
 	if (!v) {
@@ -61,7 +48,7 @@ static void jtest(const struct vrow *v)
 	}
 	fputs("{\"file\":", stdout);
 	printf("\"tests/e2e/%s\",\"test\":", v->file);
-	jstr(v->test);
+	cmd_json_str(v->test);
 	putchar('}');
 }
 
@@ -81,13 +68,13 @@ static void line(void *arg, const struct guest *g, const char *fs, int mode)
 	if (o->json) {
 		if (first) {
 			printf("%s{\"name\":", o->last[0] ? "]}," : "");
-			jstr(g->name);
+			cmd_json_str(g->name);
 			printf(",\"priority\":%d,\"machine\":", g->priority);
-			jstr(g->machine);
+			cmd_json_str(g->machine);
 			fputs(",\"filesystems\":[", stdout);
 		}
 		printf("%s{\"name\":", first ? "" : ",");
-		jstr(fs);
+		cmd_json_str(fs);
 		printf(",\"driver\":\"%s\",\"read\":", mode == 2 ? "rw" : "ro");
 		jtest(r);
 		fputs(",\"write\":", stdout);

@@ -40,38 +40,23 @@ static int keep(void *arg, const struct scan_hit *h)
 	return 0;
 }
 
-/* A JSON string: quotes, backslash and control bytes escaped. */
-static void jstr(const char *s)
-{
-	putchar('"');
-	for (; *s; s++)
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	putchar('"');
-}
-
 static void jfs(const struct probe_fs *fs)
 {
+	const char *const kv[][2] = {
+		{ "type", fs->type }, { "label", fs->label },
+		{ "uuid", fs->uuid }, { "version", fs->version },
+		{ "usage", fs->usage }, { "by", fs->by ? fs->by : "" },
+	};
+	size_t i;
+
 	if (!fs->type[0]) {
 		fputs("null", stdout);
 		return;
 	}
-	fputs("{\"type\":", stdout);
-	jstr(fs->type);
-	fputs(",\"label\":", stdout);
-	jstr(fs->label);
-	fputs(",\"uuid\":", stdout);
-	jstr(fs->uuid);
-	fputs(",\"version\":", stdout);
-	jstr(fs->version);
-	fputs(",\"usage\":", stdout);
-	jstr(fs->usage);
-	fputs(",\"by\":", stdout);
-	jstr(fs->by);
+	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		printf("%s\"%s\":", i ? "," : "{", kv[i][0]);
+		cmd_json_str(kv[i][1]);
+	}
 	putchar('}');
 }
 
@@ -82,17 +67,17 @@ static void json(const char *name, const char *form, const struct layout *l,
 	int i;
 
 	fputs("{\"image\":", stdout);
-	jstr(name);
+	cmd_json_str(name);
 	fputs(",\"form\":", stdout);
-	jstr(form);
+	cmd_json_str(form);
 	printf(",\"size\":%llu,\"filesystem\":", (unsigned long long)l->size);
 	jfs(&l->fs);
 	fputs(",\"table\":", stdout);
 	if (l->table.type[0]) {
 		fputs("{\"type\":", stdout);
-		jstr(l->table.type);
+		cmd_json_str(l->table.type);
 		fputs(",\"id\":", stdout);
-		jstr(l->table.uuid);
+		cmd_json_str(l->table.uuid);
 		fputs(",\"partitions\":[", stdout);
 		for (i = 0; i < l->table.n; i++) {
 			p = &l->table.p[i];
@@ -100,11 +85,11 @@ static void json(const char *name, const char *form, const struct layout *l,
 			       "\"type\":", i ? "," : "", p->num,
 			       (unsigned long long)p->start,
 			       (unsigned long long)p->size);
-			jstr(p->type);
+			cmd_json_str(p->type);
 			fputs(",\"name\":", stdout);
-			jstr(p->name);
+			cmd_json_str(p->name);
 			fputs(",\"uuid\":", stdout);
-			jstr(p->uuid);
+			cmd_json_str(p->uuid);
 			printf(",\"container\":%s,\"filesystem\":",
 			       p->container ? "true" : "false");
 			jfs(&l->pfs[i]);
