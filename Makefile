@@ -69,6 +69,19 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# tests/verified.txt built into `qemount guests`: one C initializer a row
+$(B)/gen/verified.h: tests/verified.txt
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)awk '!/^#/ && NF >= 5 { t = $$0; \
+		sub(/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +/, "", t); \
+		gsub(/\\/, "\\\\", t); gsub(/"/, "\\\"", t); \
+		printf "{ \"%s\", \"%s\", \"%s\", \"%s\", \"%s\" },\n", \
+			$$1, $$2, $$3, $$4, t }' $< > $@.tmp && mv $@.tmp $@
+
+$(B)/cmd/guests.o: $(B)/gen/verified.h
+$(B)/cmd/guests.o: QM_CFLAGS += -I$(B)/gen
+
 $(BIN): $(CMD_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")

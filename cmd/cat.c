@@ -95,10 +95,8 @@ int cmd_cat(int argc, char **argv)
 	}
 	so.image = argv[optind];
 	cmd_signals();
-	if (sess_open(&so, &s, err, sizeof(err))) {
-		warnx("%s: %s", so.image, err);
+	if (cmd_open(&so, &s))
 		return EXIT_FAIL;
-	}
 	r = cat(s, argv[optind + 1]);
 	if (r == -EPIPE)	/* the reader went away: not worth a word */
 		rc = EXIT_FAIL;

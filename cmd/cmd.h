@@ -18,6 +18,8 @@ int cmd_tar(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_guests(int argc, char **argv);
 
 /*
  * The options of every command that reads an image: put SESS_OPTIONS in
@@ -29,7 +31,7 @@ int cmd_pack(int argc, char **argv);
 	{ "offset", required_argument, NULL, 'O' }, \
 	{ "length", required_argument, NULL, 'L' }, \
 	{ "timeout", required_argument, NULL, 'T' }
-#define SESS_USAGE "[--fs TYPE] [--partition N] [--offset N [--length N]] " \
+#define SESS_USAGE "[--fs TYPE] [--partition N|NAME] [--offset N [--length N]] " \
 	"[--timeout SECONDS]"
 
 /*
@@ -43,6 +45,19 @@ int cmd_sess_opt(int c, const char *arg, struct sess_opts *so);
  * Ns (512-byte sectors).  0, or -1 if arg is not one.
  */
 int cmd_bytes(const char *arg, uint64_t *v);
+
+/*
+ * cmd_open - sess_open; its error, or each of its warnings, said on
+ * stderr ("qemount: IMAGE: warning: ...").  0, or -1 if it failed.
+ */
+struct sess;
+int cmd_open(const struct sess_opts *so, struct sess **s);
+
+/*
+ * cmd_json_str - s on standard output as a JSON string (RFC 8259):
+ * quotes, backslash and control bytes escaped, other bytes as they are.
+ */
+void cmd_json_str(const char *s);
 
 /*
  * cmd_signals - on SIGINT, SIGTERM and SIGHUP remove what a run would

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,13 @@ int cmd_sess_opt(int c, const char *arg, struct sess_opts *so)
 		}
 		return 1;
 	case 'p':
+		if (*arg < '0' || *arg > '9') {	/* a name */
+			so->partname = arg;
+			so->partition = 0;
+			return 1;
+		}
+		so->partname = NULL;
+		/* fall through */
 	case 'T':
 		n = strtol(arg, &end, 10);
 		if (*end || n < 1 || n > 100000) {
@@ -95,4 +103,33 @@ int cmd_sess_opt(int c, const char *arg, struct sess_opts *so)
 		return 1;
 	}
 	return 0;
+}
+
+int cmd_open(const struct sess_opts *so, struct sess **s)
+{
+	char err[2048];
+	const char *w, *nl;
+
+	if (sess_open(so, s, err, sizeof(err))) {
+		warnx("%s: %s", so->image, err);
+		return -1;
+	}
+	for (w = sess_warnings(*s); *w; w = *nl ? nl + 1 : nl) {
+		nl = w + strcspn(w, "\n");
+		warnx("%s: warning: %.*s", so->image, (int)(nl - w), w);
+	}
+	return 0;
+}
+
+void cmd_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	putchar('"');
 }

@@ -190,10 +190,8 @@ int cmd_ls(int argc, char **argv)
 	if (argc - optind == 2)
 		path = argv[optind + 1];
 	cmd_signals();
-	if (sess_open(&so, &s, err, sizeof(err))) {
-		warnx("%s: %s", so.image, err);
+	if (cmd_open(&so, &s))
 		return EXIT_FAIL;
-	}
 	r = list(s, path, &l, where, sizeof(where));
 	if (r) {
 		warnx("%s: %s%s%s: %s", so.image, path[0] ? path : "/",

@@ -22,6 +22,8 @@ static const struct {
 	{ "ls", NULL, cmd_ls, "list a directory inside the image" },
 	{ "cat", NULL, cmd_cat, "write one file of the image to standard output" },
 	{ "pack", "qm-pack", cmd_pack, "make a new image of a filesystem from an archive" },
+	{ "probe", NULL, cmd_probe, "say what the image holds, without a guest" },
+	{ "guests", NULL, cmd_guests, "list the guests and what each serves" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -157,8 +157,7 @@ int cmd_tar(int argc, char **argv)
 		warnx("%s: %s", a.out ? a.out : "standard output", err);
 		return EXIT_FAIL;
 	}
-	if (sess_open(&a.so, &s, err, sizeof(err))) {
-		warnx("%s: %s", a.so.image, err);
+	if (cmd_open(&a.so, &s)) {
 		outfile_discard(of);
 		return EXIT_FAIL;
 	}

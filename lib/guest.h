@@ -38,9 +38,12 @@ enum guest_need {
 	GUEST_FORMAT,		/* and formats it: a mkfs.txt line, and its
 				   initramfs-mkfs.cpio is the initrd */
 };
+/* Most filesystems guest_find_all takes at once. */
+#define GUEST_SET_MAX	64
 
 struct guest {
 	char name[64];
+	char dir[PATH_MAX];	/* its folder */
 	char kernel[PATH_MAX];
 	char initrd[PATH_MAX];
 	char cmdline[1024];	/* the guest's own kernel options (cmdline file) */
@@ -55,5 +58,25 @@ struct guest {
  */
 int guest_find(const char *fs, enum guest_need need, struct guest *g,
 	       char *err, size_t errlen);
+
+/*
+ * guest_find_all - the same for the n (at most GUEST_SET_MAX)
+ * filesystems fs[]: the best guest that reads (or writes) every one of
+ * them.  Returns 0 and fills *g, or -ENOENT with a reason in err.
+ */
+int guest_find_all(const char *const *fs, size_t n, enum guest_need need,
+		   struct guest *g, char *err, size_t errlen);
+
+/* What guest_list calls per filesystem line: mode 1 ro, 2 rw. */
+typedef void guest_list_fn(void *arg, const struct guest *g, const char *fs,
+			   int mode);
+
+/*
+ * guest_list - every guest (with its kernel and initrd) in the first
+ * guest folder that has one, in name order: fn once per filesystem its
+ * manifest lists, in the manifest's order.  Returns 0, or -ENOENT with a
+ * reason in err.
+ */
+int guest_list(guest_list_fn *fn, void *arg, char *err, size_t errlen);
 
 #endif

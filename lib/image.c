@@ -12,10 +12,9 @@
  *    copy the footer to offset 0, fixed ones have it only at the end) ->
  *    QEMU is told the format;
  *  - anything else is raw.
- * The filesystem type is libblkid's (util-linux) answer.
+ * What the disk holds is found by lib/layout.c through img_view.
  */
 #include <archive.h>
-#include <blkid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -717,72 +716,44 @@ const char *img_form(const struct img *im)
 	return im->form;
 }
 
-/* libblkid on fd's window; 0 and the type, or -ENOENT (err says why). */
-static int probe(int fd, uint64_t off, uint64_t size, char *type, size_t cap,
-		 char *err, size_t errlen)
-{
-	blkid_probe pr = blkid_new_probe();
-	const char *val = NULL;
-	int r = -ENOENT;
-
-	if (!pr)
-		return -ENOMEM;
-	if (blkid_probe_set_device(pr, fd, off, size) == 0) {
-		blkid_probe_enable_superblocks(pr, 1);
-		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
-		blkid_probe_enable_partitions(pr, 1);
-		blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
-		if (blkid_do_safeprobe(pr) == 0) {
-			if (blkid_probe_lookup_value(pr, "TYPE", &val, NULL) == 0) {
-				snprintf(type, cap, "%s", val);
-				r = 0;
-			} else if (blkid_probe_lookup_value(pr, "PTTYPE", &val,
-							    NULL) == 0) {
-				snprintf(err, errlen, "a partition table (%s): "
-					 "choose a partition with --partition N",
-					 val);
-			}
-		}
-	}
-	blkid_free_probe(pr);
-	if (r && !val)
-		err[0] = '\0';
-	return r;
-}
-
-int img_detect(struct img *im, char *type, size_t cap, char *err,
-	       size_t errlen)
+int img_view(struct img *im, uint64_t off, uint64_t len, uint64_t head,
+	     int *fd, uint64_t *at, char *err, size_t errlen)
 {
 	const struct vm_disk *d = &im->disk;
-	int fd = -1, e;
+	struct vm_disk sub = *d;
+	int e;
 
 	err[0] = '\0';
+	if (off > im->size || len > im->size - off)
+		return -EINVAL;
 	if (d->fd >= 0 && strcmp(d->format, "raw") == 0) {
-		e = probe(d->fd, d->offset, im->size, type, cap, err, errlen);
-	} else if (im->head_fd >= 0 && strcmp(d->format, "raw") == 0 &&
-		   d->offset == 0) {
-		/* a URL's first bytes, already here */
-		e = probe(im->head_fd, d->offset, im->size, type, cap, err,
-			  errlen);
-	} else {
-		/* the first PROBE_HEAD bytes of the disk the guest will see,
-		 * the rest a hole, so libblkid knows the real size */
-		fd = memfd_create("qemount-probe", MFD_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		e = vm_disk_read(d, fd, PROBE_HEAD, im->timeout_ms, err,
-				 errlen);
-		if (!e && ftruncate(fd, im->size) < 0)
-			e = -errno;
-		if (!e)
-			e = probe(fd, 0, im->size, type, cap, err, errlen);
+		*fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
+		*at = d->offset + off;
+		return *fd < 0 ? -errno : 0;
 	}
-	if (e == -ENOENT && !err[0])
-		snprintf(err, errlen, "no filesystem recognised (%s, %llu "
-			 "bytes; name one with --fs)", im->form,
-			 (unsigned long long)im->size);
-	if (fd >= 0)
-		close(fd);
+	if (im->head_fd >= 0 && strcmp(d->format, "raw") == 0 &&
+	    d->offset == 0 && off + head <= PROBE_HEAD) {
+		/* a URL's first bytes, already here */
+		*fd = fcntl(im->head_fd, F_DUPFD_CLOEXEC, 3);
+		*at = off;
+		return *fd < 0 ? -errno : 0;
+	}
+	/* the range's first bytes, the rest a hole, so a probe sees its
+	 * real size */
+	*fd = memfd_create("qemount-probe", MFD_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	*at = 0;
+	sub.offset = d->offset + off;
+	sub.size = len;
+	e = vm_disk_read(&sub, *fd, head < len ? head : len, im->timeout_ms,
+			 err, errlen);
+	if (!e && ftruncate(*fd, len) < 0)
+		e = -errno;
+	if (e) {
+		close(*fd);
+		*fd = -1;
+	}
 	return e;
 }
 

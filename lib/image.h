@@ -55,14 +55,15 @@ uint64_t img_size(const struct img *im);
 const char *img_form(const struct img *im);
 
 /*
- * img_detect - the filesystem type on the disk, as libblkid names it
- * ("ext4", "vfat", "iso9660", ...), into type.  A raw file is probed in
- * place; a container or a URL through its first few MiB, read with
- * qemu-img.  Returns 0, or -ENOENT when nothing is recognised (err then
- * says what was seen), or -errno with a reason in err.
+ * img_view - the bytes [off, off + len) of the disk the guest sees, for a
+ * host-side probe: *fd holds them from offset *at.  A raw file is the
+ * file itself; a container or a URL gives a memfd of size len holding
+ * the range's first head bytes (read with qemu-img; the rest a hole).
+ * The caller closes *fd.  Returns 0, or -errno (with qemu-img's reason
+ * in err).
  */
-int img_detect(struct img *im, char *type, size_t cap, char *err,
-	       size_t errlen);
+int img_view(struct img *im, uint64_t off, uint64_t len, uint64_t head,
+	     int *fd, uint64_t *at, char *err, size_t errlen);
 
 /* img_free - close the image (a spooled copy is gone with it). */
 void img_free(struct img *im);

@@ -2,6 +2,7 @@
  * session.c - image -> guest -> VM -> 9P root (see session.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "guest.h"
 #include "image.h"
+#include "layout.h"
 #include "session.h"
 #include "vm.h"
 
@@ -22,6 +24,11 @@ struct sess {
 	uint32_t root;
 	int attached;
 	char fs[64];
+	int partition;		/* /dev/vdaN served alone; 0: not */
+	int np;			/* > 0: these partitions, one tree */
+	int pnum[PARTS_MAX];
+	char pfs[PARTS_MAX][32];
+	char warn[4096];	/* warnings, a line each */
 	struct guest guest;
 	struct sess_times t;
 	double t0;
@@ -135,19 +142,44 @@ static int orders_mkfs(const struct sess_opts *o, char *buf, size_t cap)
 	return 0;
 }
 
+static void warn(struct sess *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void warn(struct sess *s, const char *fmt, ...)
+{
+	size_t len = strlen(s->warn);
+	va_list ap;
+
+	if (len + 2 >= sizeof(s->warn))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->warn + len, sizeof(s->warn) - len - 1, fmt, ap);
+	va_end(ap);
+	strcat(s->warn, "\n");
+}
+
 static int boot(struct sess *s, const struct sess_opts *o, char *err,
 		size_t errlen)
 {
 	struct p9_client_config cc = { .timeout_ms = o->timeout_ms };
 	struct vm_config vc = { 0 };
 	char append[2048], reason[1024];
-	int e;
+	size_t len;
+	int e, i;
 
-	snprintf(append, sizeof(append), "%s printk.time=0 qm.fs=%s%s",
-		 s->guest.cmdline, s->fs, o->writable ? " qm.rw=1" : "");
-	if (o->partition > 0)
-		snprintf(append + strlen(append), sizeof(append) - strlen(append),
-			 " qm.dev=/dev/vda%d", o->partition);
+	len = snprintf(append, sizeof(append), "%s printk.time=0%s%s%s",
+		       s->guest.cmdline, o->writable ? " qm.rw=1" : "",
+		       s->np ? " qm.parts=" : " qm.fs=", s->np ? "" : s->fs);
+	for (i = 0; i < s->np && len < sizeof(append); i++)
+		len += snprintf(append + len, sizeof(append) - len, "%s%d:%s",
+				i ? "," : "", s->pnum[i], s->pfs[i]);
+	if (s->partition > 0 && len < sizeof(append))
+		len += snprintf(append + len, sizeof(append) - len,
+				" qm.dev=/dev/vda%d", s->partition);
+	if (len >= sizeof(append)) {
+		snprintf(err, errlen, "too many partitions for the kernel "
+			 "command line");
+		return -E2BIG;
+	}
 	if (o->format && orders_mkfs(o, append, sizeof(append))) {
 		snprintf(err, errlen, "the label and --mkfs-opt words are too "
 			 "long for the kernel command line");
@@ -200,6 +232,186 @@ static int attach(struct sess *s, int format, char *err, size_t errlen)
 	return e;
 }
 
+/* The partition o names, served alone: its number and filesystem. */
+static int pick_one(struct sess *s, const struct sess_opts *o,
+		    const struct layout *l, char *err, size_t errlen)
+{
+	int i = layout_find(l, o->partition, o->partname);
+	const struct part *p = i >= 0 ? &l->table.p[i] : NULL;
+	char seen[1024], h[32];
+
+	if (!p) {
+		layout_seen(l, img_form(s->img), seen, sizeof(seen));
+		if (o->partition)
+			snprintf(err, errlen, "no partition %d (%s)",
+				 o->partition, seen);
+		else
+			snprintf(err, errlen, "no partition or filesystem "
+				 "named %s (%s)", o->partname, seen);
+		return -ENOENT;
+	}
+	s->partition = p->num;
+	if (o->fs || l->pfs[i].type[0]) {
+		snprintf(s->fs, sizeof(s->fs), "%s", o->fs ? o->fs :
+			 l->pfs[i].type);
+		return 0;
+	}
+	snprintf(err, errlen, "partition %d (%s, %s): %s", p->num, p->type,
+		 layout_human(p->size, h, sizeof(h)), p->container ?
+		 "holds other partitions, not a filesystem" :
+		 "no filesystem recognised (name one with --fs)");
+	return -ENOENT;
+}
+
+/*
+ * Every partition with a filesystem, as one tree: those a single guest
+ * reads together (the first ones found win); the others are left out
+ * with a warning.
+ */
+static int pick_parts(struct sess *s, const struct layout *l, int write,
+		      char *err, size_t errlen)
+{
+	const char *set[GUEST_SET_MAX];
+	char why[512], seen[1024], h[32];
+	struct guest g;
+	int i, n = 0;
+
+	for (i = 0; i < l->table.n && n < GUEST_SET_MAX; i++) {
+		const struct part *p = &l->table.p[i];
+
+		if (p->container)
+			continue;
+		if (!l->pfs[i].type[0]) {
+			warn(s, "partition %d (%s, %s): no filesystem "
+			     "recognised, left out", p->num, p->type,
+			     layout_human(p->size, h, sizeof(h)));
+			continue;
+		}
+		snprintf(s->pfs[n], sizeof(s->pfs[n]), "%s", l->pfs[i].type);
+		set[n] = s->pfs[n];
+		if (guest_find_all(set, n + 1, write ? GUEST_WRITE : GUEST_READ,
+				   &g, why, sizeof(why))) {
+			warn(s, "partition %d (%s): %s, left out", p->num,
+			     s->pfs[n], n ? "no guest serves it together "
+			     "with the partitions before it" : why);
+			continue;
+		}
+		s->guest = g;
+		s->pnum[n++] = p->num;
+	}
+	if (!n) {
+		layout_seen(l, img_form(s->img), seen, sizeof(seen));
+		snprintf(err, errlen, "no partition to serve (%s)", seen);
+		return -ENOENT;
+	}
+	s->np = n;
+	snprintf(s->fs, sizeof(s->fs), "%s partitions", l->table.type);
+	return 0;
+}
+
+/*
+ * What to serve: the filesystem named (of the whole disk or of
+ * --partition N), or what the host-side probes find: a partition asked
+ * for, the whole disk's filesystem, or else every partition as one tree.
+ */
+static int pick(struct sess *s, const struct sess_opts *o, char *err,
+		size_t errlen)
+{
+	struct layout *l;
+	char seen[1024];
+	int e;
+
+	if (o->fs && !o->partname) {
+		snprintf(s->fs, sizeof(s->fs), "%s", o->fs);
+		s->partition = o->partition;
+		return 0;
+	}
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	e = layout_read(s->img, l, err, errlen);
+	if (!e && (o->partition || o->partname)) {
+		e = pick_one(s, o, l, err, errlen);
+	} else if (!e && l->fs.type[0]) {
+		snprintf(s->fs, sizeof(s->fs), "%s", l->fs.type);
+	} else if (!e && l->table.type[0]) {
+		e = pick_parts(s, l, o->writable, err, errlen);
+	} else if (!e) {
+		layout_seen(l, img_form(s->img), seen, sizeof(seen));
+		snprintf(err, errlen, "no filesystem recognised (%s; name one "
+			 "with --fs)", seen);
+		e = -ENOENT;
+	}
+	free(l);
+	return e;
+}
+
+/*
+ * Why the guest did not mount partition num: the console line its init
+ * wrote ("qemount-init: partition N: ...") and the kernel's line before
+ * it, if the console has them yet.
+ */
+static void part_reason(const char *log, int num, char *out, size_t cap)
+{
+	static const char kq[] = "qemount-init: kernel: ";
+	const char *p, *nl, *kernel = NULL;
+	char tag[48];
+	int klen = 0;
+
+	out[0] = '\0';
+	snprintf(tag, sizeof(tag), "qemount-init: partition %d: ", num);
+	for (p = log; *p; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\r\n");
+		if (!strncmp(p, kq, sizeof(kq) - 1)) {
+			kernel = p + sizeof(kq) - 1;
+			klen = nl - kernel;
+		} else if (!strncmp(p, tag, strlen(tag))) {
+			snprintf(out, cap, "%.*s%s%.*s%s",
+				 (int)(nl - p - strlen(tag)), p + strlen(tag),
+				 kernel ? " (" : "", klen, kernel ? kernel : "",
+				 kernel ? ")" : "");
+			return;
+		} else if (!strncmp(p, "qemount-init: partition ", 24)) {
+			kernel = NULL;
+		}
+	}
+}
+
+/*
+ * After attaching to a tree of partitions: each one the guest did not
+ * mount is a warning; none mounted is an error.
+ */
+static int check_parts(struct sess *s, char *err, size_t errlen)
+{
+	char num[16], why[512];
+	const char *names[1] = { num };
+	struct p9_qid q;
+	uint32_t fid;
+	size_t len;
+	int i, ok = 0;
+
+	for (i = 0; i < s->np; i++) {
+		snprintf(num, sizeof(num), "%d", s->pnum[i]);
+		if (!p9_walk(s->c, s->root, 1, names, &fid, &q)) {
+			p9_clunk(s->c, fid);
+			ok++;
+			continue;
+		}
+		part_reason(vm_log(s->vm), s->pnum[i], why, sizeof(why));
+		warn(s, "partition %d (%s): the guest could not mount it%s%s",
+		     s->pnum[i], s->pfs[i], why[0] ? ": " : "", why);
+	}
+	if (ok)
+		return 0;
+	snprintf(err, errlen, "no partition could be mounted: %s", s->warn);
+	for (len = strlen(err); len > 0 && err[len - 1] == '\n'; len--)
+		err[len - 1] = '\0';
+	for (i = 0; err[i]; i++)
+		if (err[i] == '\n')
+			err[i] = ';';
+	return -EIO;
+}
+
 int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 	      size_t errlen)
 {
@@ -216,23 +428,21 @@ int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 	s->t0 = now();
 	e = img_open(&io, &s->img, err, errlen);
 	s->t.open = now() - s->t0;
-	if (!e && o->fs)
-		snprintf(s->fs, sizeof(s->fs), "%s", o->fs);
-	else if (!e && o->partition > 0) {
-		snprintf(err, errlen, "name the filesystem of partition %d "
-			 "with --fs", o->partition);
-		e = -EINVAL;
-	} else if (!e)
-		e = img_detect(s->img, s->fs, sizeof(s->fs), err, errlen);
-	s->t.detect = now() - s->t0;
 	if (!e)
+		e = pick(s, o, err, errlen);
+	s->t.detect = now() - s->t0;
+	if (!e && !s->np)
 		e = guest_find(s->fs, o->format ? GUEST_FORMAT : o->writable ?
 			       GUEST_WRITE : GUEST_READ, &s->guest, err, errlen);
 	if (!e)
 		e = boot(s, o, err, errlen);
 	if (!e)
 		e = attach(s, o->format, err, errlen);
+	if (!e && s->np)
+		e = check_parts(s, err, errlen);
 	if (e) {
+		if (s->attached)
+			p9_clunk(s->c, s->root);
 		p9_client_free(s->c);
 		vm_free(s->vm);
 		img_free(s->img);
@@ -274,6 +484,11 @@ int sess_commit(struct sess *s, int timeout_ms, char *err, size_t errlen)
 		 s->guest.name, s->fs, strerror(-e), reason[0] ? ": " : "",
 		 reason);
 	return e;
+}
+
+const char *sess_warnings(struct sess *s)
+{
+	return s->warn;
 }
 
 int sess_close(struct sess *s, struct sess_times *times, char *err,

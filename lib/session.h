@@ -16,7 +16,11 @@ struct sess_opts {
 	uint64_t offset;	/* a window of the disk: first byte */
 	uint64_t length;	/* and length; 0: to the end */
 	const char *fs;		/* NULL: detect */
-	int partition;		/* 1..: that partition; 0: the whole disk */
+	int partition;		/* 1..: that partition (the kernel's number) */
+	const char *partname;	/* or the partition with this name (GPT,
+				 * APM, RDB) or filesystem label; both 0/NULL:
+				 * the whole disk's filesystem, or else every
+				 * partition, each at /N (N its number) */
 	int writable;		/* mount read-write (the image will change) */
 	int format;		/* format it first (needs fs; implies writable) */
 	const char *label;	/* with format: the volume label, or NULL */
@@ -45,7 +49,10 @@ int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 struct p9_client *sess_client(struct sess *s);
 uint32_t sess_root(struct sess *s);
 
-/* sess_fs - the filesystem type being served. */
+/*
+ * sess_fs - the filesystem type being served ("dos partitions" for a
+ * tree of partitions).
+ */
 const char *sess_fs(struct sess *s);
 
 /*
@@ -56,6 +63,13 @@ const char *sess_fs(struct sess *s);
  * sess_close may follow.
  */
 int sess_commit(struct sess *s, int timeout_ms, char *err, size_t errlen);
+
+/*
+ * sess_warnings - what sess_open left out and why (a partition with no
+ * filesystem, or one the guest could not mount), a line each; "" if
+ * nothing.  Borrowed, lives with s.
+ */
+const char *sess_warnings(struct sess *s);
 
 /*
  * sess_close - clunk, let the guest unmount and power off, reap qemu,

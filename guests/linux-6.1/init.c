@@ -13,6 +13,9 @@
  *   qm.rw=1        mount read-write (default read-only)
  *   qm.dev=PATH    block device (default /dev/vda)
  *   qm.opts=DATA   mount data, instead of the line's (default none)
+ *   qm.parts=N:NAME,...  instead of qm.fs and qm.dev: mount each
+ *                  partition /dev/vdaN as NAME at /mnt/N and serve /mnt;
+ *                  one that fails is said on the console and left out
  *   qm.mkfs=1      format the device first, as /etc/mkfs.txt's line for
  *                  NAME says (only in initramfs-mkfs.cpio), and mount it
  *                  read-write
@@ -58,6 +61,7 @@
 #define WAIT_MS		10000
 #define STEP_MS		10
 #define MAX_OPTS	4
+#define MAX_PARTS	64
 
 static char cmdline[4096];
 
@@ -495,11 +499,12 @@ static int run(char *const argv[], const char *tag)
  * -o ro|rw[,DATA].  A FUSE driver forks its server into the background
  * and exits once the mount is in place.  0 or an errno.
  */
-static int run_helper(const char *helper, const char *dev, const char *data,
-		      int rw)
+static int run_helper(const char *helper, const char *dev, const char *at,
+		      const char *data, int rw)
 {
 	char o[300];
-	char *argv[] = { (char *)helper, (char *)dev, MNT, "-o", o, NULL };
+	char *argv[] = { (char *)helper, (char *)dev, (char *)at, "-o", o,
+			 NULL };
 
 	snprintf(o, sizeof(o), "%s%s%s", rw ? "rw" : "ro", data[0] ? "," : "",
 		 data);
@@ -548,12 +553,12 @@ static int mkfs(const char *fs, const char *dev)
 }
 
 /*
- * Mount disk (or d's source) at MNT as d says: with its helper, or with
+ * Mount disk (or d's source) at at as d says: with its helper, or with
  * mount(2) and each of its mount data in turn (qm.opts, if given,
  * instead).  0 or the errno of the last try.
  */
 static int mount_fs(const char *fs, const struct fsdef *d, const char *disk,
-		    const char *opts, int rw)
+		    const char *at, const char *opts, int rw)
 {
 	const char *type = d->type[0] ? d->type : fs;
 	const char *dev = d->dev[0] ? d->dev : disk;
@@ -561,23 +566,99 @@ static int mount_fs(const char *fs, const struct fsdef *d, const char *disk,
 	int i, n = opts[0] || !d->nopts ? 1 : d->nopts, err = 0;
 
 	if (d->helper[0])
-		return run_helper(d->helper, dev, opts[0] ? opts : d->nopts ?
+		return run_helper(d->helper, dev, at, opts[0] ? opts : d->nopts ?
 				  d->opts[0] : "", rw);
 	for (i = 0; i < n; i++) {
 		const char *data = opts[0] ? opts : d->nopts ? d->opts[i] : "";
 
-		if (!mount(dev, MNT, type, flags, data[0] ? data : NULL))
+		if (!mount(dev, at, type, flags, data[0] ? data : NULL))
 			return 0;
 		err = errno;
 	}
 	return err;
 }
 
+/*
+ * qm.fs: mount dev (or the fs line's source) at MNT, formatted first if
+ * format; 0 or an errno.
+ */
+static int mount_disk(const char *fs, const char *dev, const char *opts,
+		      int rw, int format)
+{
+	struct fsdef def;
+	int kmsg, err;
+
+	/* before the filesystem's modules: block2mtd opens the disk */
+	if (wait_path(dev))
+		return ENXIO;
+	if (load_set(fs, &def)) {
+		say("no modules listed for %s", fs);
+		return ENODEV;
+	}
+	if (format) {
+		/* what formatters expect of a system: a mount table
+		 * (mkfs.nilfs2), somewhere to write (hformat's $HOME) */
+		mkdir("/etc", 0755);
+		symlink("/proc/mounts", "/etc/mtab");
+		mkdir("/tmp", 01777);
+		if ((err = mkfs(fs, dev)))
+			return err;
+	}
+	kmsg = kmsg_mark();
+	err = mount_fs(fs, &def, dev, MNT, opts, rw);
+	if (err) {
+		kmsg_tell(kmsg);
+		say("mount %s as %s failed: %s", def.dev[0] ? def.dev : dev,
+		    fs, strerror(err));
+	}
+	if (kmsg >= 0)
+		close(kmsg);
+	return err;
+}
+
+/*
+ * qm.parts: mount each "N:NAME" of list at MNT/N, from /dev/vdaN.  A
+ * partition that does not mount is said on the console ("partition N:
+ * ...", which the host quotes) and its directory removed.  Fills
+ * done[] with the numbers mounted; returns how many.
+ */
+static int mount_parts(char *list, int rw, int *done)
+{
+	char *item, *save, *fs, dir[32], dev[32];
+	struct fsdef def;
+	int n = 0, num, kmsg, err;
+
+	for (item = strtok_r(list, ",", &save); item && n < MAX_PARTS;
+	     item = strtok_r(NULL, ",", &save)) {
+		fs = strchr(item, ':');
+		if (!fs || (num = atoi(item)) < 1)
+			continue;
+		fs++;
+		snprintf(dir, sizeof(dir), MNT "/%d", num);
+		snprintf(dev, sizeof(dev), "/dev/vda%d", num);
+		mkdir(dir, 0755);
+		kmsg = kmsg_mark();
+		err = wait_path(dev) ? ENXIO : load_set(fs, &def) ? ENODEV :
+		      mount_fs(fs, &def, dev, dir, "", rw);
+		if (err) {
+			kmsg_tell(kmsg);
+			say("partition %d: mount %s as %s failed: %s", num, dev,
+			    fs, strerror(err));
+			rmdir(dir);
+		} else {
+			done[n++] = num;
+		}
+		if (kmsg >= 0)
+			close(kmsg);
+	}
+	return n;
+}
+
 int main(void)
 {
-	char fs[64], dev[256], opts[1024], flag[8];
+	char fs[64], dev[256], opts[1024], flag[8], parts[2048], dir[32];
 	struct export x = { .rootfd = -1 };
-	int fd, rw, format, err = 0;
+	int fd, rw, format, multi, err = 0, done[MAX_PARTS], ndone = 0;
 	struct fsdef def;
 
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -600,7 +681,8 @@ int main(void)
 		cmdline[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
-	if (!arg("qm.fs", fs, sizeof(fs)) || !fs[0]) {
+	multi = arg("qm.parts", parts, sizeof(parts)) != NULL;
+	if (!multi && (!arg("qm.fs", fs, sizeof(fs)) || !fs[0])) {
 		say("no qm.fs= on the kernel command line");
 		strcpy(fs, "none");
 		err = EINVAL;
@@ -614,34 +696,11 @@ int main(void)
 
 	if (load_set("@boot", &def))
 		say("no @boot line in %s", MODLIST);
-	/* before the filesystem's modules: block2mtd opens the disk */
-	if (!err && wait_path(dev))
-		err = ENXIO;
-	if (!err && load_set(fs, &def)) {
-		say("no modules listed for %s", fs);
-		err = ENODEV;
-	}
-	if (!err && format) {
-		/* what formatters expect of a system: a mount table
-		 * (mkfs.nilfs2), somewhere to write (hformat's $HOME) */
-		mkdir("/etc", 0755);
-		symlink("/proc/mounts", "/etc/mtab");
-		mkdir("/tmp", 01777);
-		err = mkfs(fs, dev);
-	}
-	if (!err) {
-		int kmsg = kmsg_mark();
-
-		err = mount_fs(fs, &def, dev, opts, rw);
-		x.mounted = !err;
-		if (err) {
-			kmsg_tell(kmsg);
-			say("mount %s as %s failed: %s", def.dev[0] ? def.dev :
-			    dev, fs, strerror(err));
-		}
-		if (kmsg >= 0)
-			close(kmsg);
-	}
+	if (multi)
+		ndone = mount_parts(parts, rw, done);
+	else if (!err)
+		err = mount_disk(fs, dev, opts, rw, format);
+	x.mounted = !multi && !err;
 
 	x.rootfd = open(MNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	serve(&x, err, rw);
@@ -650,6 +709,11 @@ int main(void)
 
 	if (x.mounted && umount(MNT) && umount2(MNT, MNT_DETACH))
 		say("umount %s: %s", MNT, strerror(errno));
+	while (ndone-- > 0) {
+		snprintf(dir, sizeof(dir), MNT "/%d", done[ndone]);
+		if (umount(dir) && umount2(dir, MNT_DETACH))
+			say("umount %s: %s", dir, strerror(errno));
+	}
 	sync();
 	reboot(RB_POWER_OFF);
 	say("power off: %s", strerror(errno));

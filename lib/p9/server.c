@@ -136,12 +136,24 @@ int srv_name_get(struct p9_str n, char buf[NAME_MAX + 1])
 	return 0;
 }
 
-void srv_qid_of(const struct stat *st, struct p9_qid *q)
+/*
+ * The qid of st: its inode number, unique within one filesystem.  Below
+ * the root another filesystem may be mounted (the guest serves each
+ * partition of a disk at /mnt/N): its inode numbers get the device
+ * number in their top 16 bits, so a hardlink or loop check on the
+ * client never takes two files of two filesystems for one.
+ */
+void srv_qid_of(const struct p9_server *s, const struct stat *st,
+		struct p9_qid *q)
 {
+	uint64_t dev = (uint64_t)major(st->st_dev) << 8 ^ minor(st->st_dev);
+
 	q->type = S_ISDIR(st->st_mode) ? P9_QTDIR :
 		  S_ISLNK(st->st_mode) ? P9_QTSYMLINK : P9_QTFILE;
 	q->version = 0;
 	q->path = st->st_ino;
+	if (st->st_dev != s->root_dev)
+		q->path ^= (dev & 0xffff) << 48;
 }
 
 int srv_stat_fd(int fd, struct stat *st)
@@ -208,7 +220,7 @@ static int srv_attach(struct p9_server *s, const struct p9_msg *r,
 	}
 	f->fd = fd;
 	s->uid = r->u.tattach.n_uname;
-	srv_qid_of(&st, &a->u.qid);
+	srv_qid_of(s, &st, &a->u.qid);
 	return 0;
 }
 
@@ -281,7 +293,7 @@ static int walk_step(struct p9_server *s, struct walk *w, struct p9_str n,
 	}
 	srv_closep(&w->fd);
 	w->fd = fd;
-	srv_qid_of(&st, q);
+	srv_qid_of(s, &st, q);
 	return 0;
 }
 

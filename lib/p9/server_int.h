@@ -72,7 +72,8 @@ int srv_fid_path(struct p9_server *s, uint32_t num, struct fid **out);
 void srv_closep(int *fd);
 void srv_procpath(char *buf, int fd);
 int srv_name_get(struct p9_str n, char buf[NAME_MAX + 1]);
-void srv_qid_of(const struct stat *st, struct p9_qid *q);
+void srv_qid_of(const struct p9_server *s, const struct stat *st,
+		struct p9_qid *q);
 int srv_stat_fd(int fd, struct stat *st);
 
 void srv_fid_clear(struct fid *f);

@@ -34,7 +34,7 @@ int srv_getattr(struct p9_server *s, const struct p9_msg *r,
 	    (err = srv_stat_fd(f->fd, &st)))
 		return err;
 	t->valid = P9_GETATTR_BASIC;
-	srv_qid_of(&st, &t->qid);
+	srv_qid_of(s, &st, &t->qid);
 	t->mode = st.st_mode;
 	t->uid = st.st_uid;
 	t->gid = st.st_gid;
@@ -213,7 +213,7 @@ int srv_lopen(struct p9_server *s, const struct p9_msg *r,
 		return ofd;
 	f->ofd = ofd;
 	f->dirpos = 0;
-	srv_qid_of(&st, &a->u.ropen.qid);
+	srv_qid_of(s, &st, &a->u.ropen.qid);
 	a->u.ropen.iounit = iounit(s);
 	return 0;
 }
@@ -293,7 +293,7 @@ int srv_lcreate(struct p9_server *s, const struct p9_msg *r,
 	srv_fid_clear(f);
 	f->fd = fd;
 	f->ofd = ofd;
-	srv_qid_of(&st, &a->u.ropen.qid);
+	srv_qid_of(s, &st, &a->u.ropen.qid);
 	a->u.ropen.iounit = iounit(s);
 	return 0;
 }
@@ -469,7 +469,7 @@ static int made(struct p9_server *s, int dirfd, const char *name,
 		unlinkat(dirfd, name, rmflag);
 		return err;
 	}
-	srv_qid_of(&st, q);
+	srv_qid_of(s, &st, q);
 	return 0;
 }
 

@@ -19,7 +19,7 @@ usage_synopsis() {
 }
 
 @test "every command's man page SYNOPSIS matches its usage text" {
-	for cmd in tar ls cat; do
+	for cmd in tar ls cat probe guests; do
 		m=$(man_synopsis $cmd)
 		u=$(usage_synopsis $cmd)
 		[ "$m" = "$u" ] || { echo "$cmd man:   $m"; echo "$cmd usage: $u"; false; }
@@ -27,7 +27,7 @@ usage_synopsis() {
 }
 
 @test "every command has a man page that man can render" {
-	for cmd in tar ls cat; do
+	for cmd in tar ls cat probe guests; do
 		MANWIDTH=80 man -l "$TOP/cmd/qemount-$cmd.1" 2>&1 >/dev/null | grep . && false
 		MANWIDTH=80 man -l "$TOP/cmd/qemount-$cmd.1" | grep -q SYNOPSIS
 	done
@@ -37,6 +37,7 @@ usage_synopsis() {
 	run "$QM" --help
 	[ "$status" -eq 0 ]
 	[[ $output == *tar* && $output == *ls* && $output == *cat* ]]
+	[[ $output == *probe* && $output == *guests* ]]
 	run "$QM" frobnicate
 	[ "$status" -eq 2 ]
 	run "$QM"

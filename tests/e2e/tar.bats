@@ -148,7 +148,7 @@ bats_require_minimum_version 1.5.0
 @test "usage errors exit 2" {
 	run "$QM" tar
 	[ "$status" -eq 2 ]
-	run "$QM" tar --partition x img
+	run "$QM" tar --partition 0 img
 	[ "$status" -eq 2 ]
 }
 
