@@ -20,6 +20,8 @@ static const struct {
 	{ "tar", "qm-tar", cmd_tar, "write the image's tree as an archive" },
 	{ "ls", NULL, cmd_ls, "list a directory inside the image" },
 	{ "cat", NULL, cmd_cat, "write one file of the image to standard output" },
+	{ "mount", "qm-mount", cmd_mount, "mount the image (or a table of images) with FUSE" },
+	{ "umount", NULL, cmd_umount, "unmount it and wait for its guests to stop" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

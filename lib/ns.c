@@ -450,7 +450,7 @@ int ns_check(const struct ns *n, ns_isdir_fn *isdir, void *arg, char *err,
 		if (n->m[i] == n->root.mount)
 			continue;
 		below = ns_below(n, n->m[i], rest, sizeof(rest));
-		e = below ? isdir(arg, below, rest) : -ENAMETOOLONG;
+		e = below ? isdir(arg, n->m[i], below, rest) : -ENAMETOOLONG;
 		if (e) {
 			snprintf(err, errlen, "mountpoint %s: %s in %s", n->m[i]->path,
 				 e == -ENOENT ? "no such directory" : strerror(-e),

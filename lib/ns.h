@@ -99,12 +99,13 @@ struct ns_mount *ns_below(const struct ns *n, const struct ns_mount *m,
 
 /*
  * ns_check - the table is usable: it has a "/" mount, and each other
- * mountpoint is a directory in the mount below it, which isdir(arg, below,
- * rest) tells (0: yes; -errno: no, e.g. -ENOENT or -ENOTDIR).  Mounts are
- * checked parents first.  Returns 0, or the first failure with a reason
+ * mountpoint is a directory in the mount below it, which isdir(arg, m,
+ * below, rest) tells for mount m (0: yes; -errno: no, e.g. -ENOENT or
+ * -ENOTDIR).  Mounts are checked parents first.  Returns 0, or the first failure with a reason
  * in err.
  */
-typedef int ns_isdir_fn(void *arg, struct ns_mount *below, const char *rest);
+typedef int ns_isdir_fn(void *arg, struct ns_mount *m, struct ns_mount *below,
+			const char *rest);
 int ns_check(const struct ns *n, ns_isdir_fn *isdir, void *arg, char *err,
 	     size_t errlen);
 

@@ -134,9 +134,11 @@ static void shadow(void)
 }
 
 /* the fake filesystem below: /etc and /srv exist, /etc/hosts is a file */
-static int isdir(void *arg, struct ns_mount *below, const char *rest)
+static int isdir(void *arg, struct ns_mount *m, struct ns_mount *below,
+		 const char *rest)
 {
 	(void)arg;
+	(void)m;
 	if (strcmp(below->source, "r.img") != 0)
 		return -ENOENT;
 	if (!strcmp(rest, "etc") || !strcmp(rest, "srv"))
