@@ -329,13 +329,16 @@ static int serve(struct args *a, const char *mnt, int notify)
 	struct nsfs_config cfg = { .mountpoint = mnt };
 	struct src *srcs = calloc(ns_count(a->ns), sizeof(*srcs));
 	struct nsfs *fs = NULL;
-	char err[2048], lock[PATH_MAX];
+	char err[2048], lock[PATH_MAX], name[PATH_MAX];
 	int rc = EXIT_FAIL, lockfd = -1;
 
 	if (!srcs || boot_all(a, srcs))
 		goto out;
+	/* what /proc/mounts and df show: the image (or table), absolute */
 	cfg.fsname = ns_count(a->ns) == 1 ? srcs[0].image :
 		     a->table ? a->table : "qemount";
+	if (realpath(cfg.fsname, name))
+		cfg.fsname = name;
 	cfg.fuse_opts = a->fuse_opts[0] ? a->fuse_opts : NULL;
 	cfg.writable = a->so.writable;
 	cfg.debug = a->debug;

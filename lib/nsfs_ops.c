@@ -179,6 +179,16 @@ static int may_change(fuse_req_t req, struct node *p, const char *name)
 	return nsfs_is_mountpoint(p, name) ? EBUSY : 0;
 }
 
+/* may_change, and the error replied: nonzero if the call is over */
+static int refused(fuse_req_t req, struct node *p, const char *name)
+{
+	int r = may_change(req, p, name);
+
+	if (r)
+		fuse_reply_err(req, r);
+	return r;
+}
+
 /* After a mkdir/mknod/symlink: the new entry, owned by the caller. */
 static void made(fuse_req_t req, struct node *p, const char *name, int r)
 {
@@ -196,12 +206,9 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
 	struct node *p = NODE(req, parent);
-	int r = may_change(req, p, name);
 
-	if (r) {
-		fuse_reply_err(req, r);
+	if (refused(req, p, name))
 		return;
-	}
 	made(req, p, name, p9_mknod(C(p), p->fid, name, mode, major(rdev),
 				    minor(rdev), fuse_req_ctx(req)->gid, NULL));
 }
@@ -210,12 +217,9 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct node *p = NODE(req, parent);
-	int r = may_change(req, p, name);
 
-	if (r) {
-		fuse_reply_err(req, r);
+	if (refused(req, p, name))
 		return;
-	}
 	made(req, p, name, p9_mkdir(C(p), p->fid, name, mode,
 				    fuse_req_ctx(req)->gid, NULL));
 }
@@ -224,12 +228,9 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 		       const char *name)
 {
 	struct node *p = NODE(req, parent);
-	int r = may_change(req, p, name);
 
-	if (r) {
-		fuse_reply_err(req, r);
+	if (refused(req, p, name))
 		return;
-	}
 	made(req, p, name, p9_symlink(C(p), p->fid, name, target,
 				      fuse_req_ctx(req)->gid, NULL));
 }
