@@ -15,11 +15,11 @@
 CC      ?= cc
 CLANG   ?= clang
 CFLAGS  ?= -O2 -g
-LDLIBS  ?= -pthread $(shell pkg-config --libs libarchive blkid)
+LDLIBS  ?= -pthread $(shell pkg-config --libs libarchive blkid fuse3)
 # what the code needs, kept apart so CFLAGS=... on the command line adds
 # to it rather than replacing it
 QM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Ilib -Ilib/p9 -Iconverters \
-	     $(shell pkg-config --cflags libarchive blkid)
+	     $(shell pkg-config --cflags libarchive blkid fuse3)
 B       ?= build
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
@@ -44,7 +44,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 CMD_SRC := $(wildcard cmd/*.c)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
 BIN     := $(B)/bin/qemount
-ALIASES := $(B)/bin/qm-tar $(B)/bin/qm-pack
+ALIASES := $(B)/bin/qm-tar $(B)/bin/qm-pack $(B)/bin/qm-mount
 # the guests' Amiga formatter, built for the host too: the tests run it
 MKFS_AFFS := $(B)/tools/mkfs.affs
 

@@ -10,6 +10,7 @@
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sess_opts;
@@ -20,6 +21,15 @@ int cmd_cat(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_guests(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+
+/*
+ * cmd_mount_lock_path - the lock file a mount's server holds on mnt (an
+ * absolute path) until its guests are down; what `qemount umount` waits
+ * on.  The directory is made if missing.
+ */
+void cmd_mount_lock_path(const char *mnt, char *out, size_t cap);
 
 /*
  * The options of every command that reads an image: put SESS_OPTIONS in

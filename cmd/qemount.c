@@ -24,6 +24,8 @@ static const struct {
 	{ "pack", "qm-pack", cmd_pack, "make a new image of a filesystem from an archive" },
 	{ "probe", NULL, cmd_probe, "say what the image holds, without a guest" },
 	{ "guests", NULL, cmd_guests, "list the guests and what each serves" },
+	{ "mount", "qm-mount", cmd_mount, "mount the image (or a table of images) with FUSE" },
+	{ "umount", NULL, cmd_umount, "unmount it and wait for its guests to stop" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -19,7 +19,7 @@ usage_synopsis() {
 }
 
 @test "every command's man page SYNOPSIS matches its usage text" {
-	for cmd in tar ls cat probe guests; do
+	for cmd in tar ls cat pack probe guests mount umount; do
 		m=$(man_synopsis $cmd)
 		u=$(usage_synopsis $cmd)
 		[ "$m" = "$u" ] || { echo "$cmd man:   $m"; echo "$cmd usage: $u"; false; }
@@ -27,7 +27,7 @@ usage_synopsis() {
 }
 
 @test "every command has a man page that man can render" {
-	for cmd in tar ls cat probe guests; do
+	for cmd in tar ls cat pack probe guests mount umount; do
 		MANWIDTH=80 man -l "$TOP/cmd/qemount-$cmd.1" 2>&1 >/dev/null | grep . && false
 		MANWIDTH=80 man -l "$TOP/cmd/qemount-$cmd.1" | grep -q SYNOPSIS
 	done
@@ -36,8 +36,8 @@ usage_synopsis() {
 @test "qemount --help lists the commands; an unknown one exits 2" {
 	run "$QM" --help
 	[ "$status" -eq 0 ]
-	[[ $output == *tar* && $output == *ls* && $output == *cat* ]]
-	[[ $output == *probe* && $output == *guests* ]]
+	[[ $output == *tar* && $output == *ls* && $output == *cat* && $output == *pack* ]]
+	[[ $output == *probe* && $output == *guests* && $output == *mount* ]]
 	run "$QM" frobnicate
 	[ "$status" -eq 2 ]
 	run "$QM"
