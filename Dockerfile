@@ -18,7 +18,7 @@ FROM debian:bookworm AS build
 # kernel package itself (apt-get download; nothing is installed).
 RUN apt-get update -qq && \
     apt-get install -y -qq --no-install-recommends \
-	gcc libc6-dev make pkg-config libarchive-dev libblkid-dev \
+	gcc libc6-dev make pkg-config libarchive-dev libblkid-dev libfuse3-dev \
 	binutils ca-certificates cpio gzip kmod musl-tools xz-utils zstd \
 	> /dev/null
 WORKDIR /src
@@ -33,7 +33,7 @@ RUN guests/linux-6.1/build.sh /out/usr/share/qemount/guests/linux-6.1 && \
 COPY . ./
 RUN make -s tools && \
     install -D -s build/bin/qemount /out/usr/bin/qemount && \
-    ln -s qemount /out/usr/bin/qm-tar
+    ln -s qemount /out/usr/bin/qm-tar && ln -s qemount /out/usr/bin/qm-pack
 
 FROM debian:bookworm-slim
 # qemu (no recommends: no GUI, audio or firmware beyond what it needs),
@@ -43,7 +43,8 @@ FROM debian:bookworm-slim
 # spools to /var/tmp (mount a volume there for big images).
 RUN apt-get update -qq && \
     apt-get install -y -qq --no-install-recommends \
-	qemu-system-x86 qemu-utils libarchive13 libblkid1 tini > /dev/null && \
+	qemu-system-x86 qemu-utils libarchive13 libblkid1 libfuse3-3 tini \
+	> /dev/null && \
     apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/* && \
     useradd --system --uid 999 --user-group --no-create-home \
 	--home-dir /nonexistent --shell /usr/sbin/nologin qemount
@@ -67,7 +68,7 @@ ARG SOURCE=
 ARG FS_READ=
 ARG FS_WRITE=
 LABEL org.opencontainers.image.title="qemount" \
-      org.opencontainers.image.description="Read filesystem images with a real kernel's own driver: qemount tar IMAGE > archive (QEMU guest, 9P)" \
+      org.opencontainers.image.description="Read and make filesystem images with a real kernel's own driver: qemount tar IMAGE > archive, qemount pack ARCHIVE --fs TYPE OUT (QEMU guest, 9P)" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.qemount.guests="linux-6.1" \

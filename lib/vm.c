@@ -788,11 +788,28 @@ out:
 	return e;
 }
 
+/* Run r (a qemu-img that writes the file out, with d's file kept open
+ * too), free it; 0 or -errno with qemu-img's reason in err. */
+static int tool_to_file(struct tool_run *r, const struct vm_disk *d, int out,
+			int timeout_ms, char *err, size_t errlen)
+{
+	int keep[2] = { out, d->fd }, e;
+
+	e = r->a.overflow ? -ENAMETOOLONG :
+	    run_tool(r->a.v, keep, d->fd >= 0 ? 2 : 1, &r->o, timeout_ms);
+	if (e) {
+		tool_reason(&r->o, r->json, e, err, errlen);
+		e = e < 0 ? e : -EIO;
+	}
+	free(r);
+	return e;
+}
+
 int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
 		 int timeout_ms, char *err, size_t errlen)
 {
 	struct tool_run *r;
-	int keep[2] = { out, d->fd }, e = tool_new(d, &r, err, errlen);
+	int e = tool_new(d, &r, err, errlen);
 
 	if (e)
 		return e;
@@ -804,21 +821,14 @@ int vm_disk_read(const struct vm_disk *d, int out, uint64_t len,
 	arg(&r->a, "count=%" PRIu64, (len + DD_BLOCK - 1) / DD_BLOCK);
 	arg(&r->a, "if=%s", r->json);
 	arg(&r->a, "of=/dev/fd/%d", out);
-	e = r->a.overflow ? -ENAMETOOLONG :
-	    run_tool(r->a.v, keep, d->fd >= 0 ? 2 : 1, &r->o, timeout_ms);
-	if (e) {
-		tool_reason(&r->o, r->json, e, err, errlen);
-		e = e < 0 ? e : -EIO;
-	}
-	free(r);
-	return e;
+	return tool_to_file(r, d, out, timeout_ms, err, errlen);
 }
 
 int vm_disk_convert(const struct vm_disk *d, const char *format, int out,
 		    int timeout_ms, char *err, size_t errlen)
 {
 	struct tool_run *r;
-	int keep[2] = { out, d->fd }, e = tool_new(d, &r, err, errlen);
+	int e = tool_new(d, &r, err, errlen);
 
 	if (e)
 		return e;
@@ -828,12 +838,5 @@ int vm_disk_convert(const struct vm_disk *d, const char *format, int out,
 	arg(&r->a, "%s", format);
 	arg(&r->a, "%s", r->json);
 	arg(&r->a, "/dev/fd/%d", out);
-	e = r->a.overflow ? -ENAMETOOLONG :
-	    run_tool(r->a.v, keep, d->fd >= 0 ? 2 : 1, &r->o, timeout_ms);
-	if (e) {
-		tool_reason(&r->o, r->json, e, err, errlen);
-		e = e < 0 ? e : -EIO;
-	}
-	free(r);
-	return e;
+	return tool_to_file(r, d, out, timeout_ms, err, errlen);
 }

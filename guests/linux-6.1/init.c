@@ -86,28 +86,41 @@ static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * The value of the next KEY=... word of the command line from *p on (and
+ * its length in *len), moving *p past it; NULL if there is none.
+ */
+static const char *next_value(const char **p, const char *key, size_t *len)
+{
+	size_t klen = strlen(key), n;
+	const char *w;
+
+	while (**p) {
+		*p += strspn(*p, " \n");
+		w = *p;
+		n = strcspn(w, " \n");
+		*p += n;
+		if (n > klen && w[klen] == '=' && !strncmp(w, key, klen)) {
+			*len = n - klen - 1;
+			return w + klen + 1;
+		}
+	}
+	return NULL;
+}
+
 /* Value of KEY=... on the command line, copied into buf; NULL if absent. */
 static const char *arg(const char *key, char *buf, size_t cap)
 {
-	size_t klen = strlen(key);
-	const char *p = cmdline;
+	const char *p = cmdline, *v;
+	size_t n;
 
-	while (*p) {
-		size_t n;
-
-		p += strspn(p, " \n");
-		n = strcspn(p, " \n");
-		if (n > klen && p[klen] == '=' && !strncmp(p, key, klen)) {
-			n -= klen + 1;
-			if (n >= cap)
-				n = cap - 1;
-			memcpy(buf, p + klen + 1, n);
-			buf[n] = '\0';
-			return buf;
-		}
-		p += n;
-	}
-	return NULL;
+	if (!(v = next_value(&p, key, &n)))
+		return NULL;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 static int hexval(char c)
@@ -145,22 +158,14 @@ static char *unescape(char *s)
  */
 static int arg_each(const char *key, char **argv, int *n, int max)
 {
-	size_t klen = strlen(key);
-	const char *p = cmdline;
+	const char *p = cmdline, *v;
+	size_t len;
+	char *copy;
 
-	while (*p) {
-		size_t len;
-
-		p += strspn(p, " \n");
-		len = strcspn(p, " \n");
-		if (len > klen && p[klen] == '=' && !strncmp(p, key, klen)) {
-			char *v = strndup(p + klen + 1, len - klen - 1);
-
-			if (!v || *n >= max)
-				return -1;
-			argv[(*n)++] = unescape(v);
-		}
-		p += len;
+	while ((v = next_value(&p, key, &len))) {
+		if (*n >= max || !(copy = strndup(v, len)))
+			return -1;
+		argv[(*n)++] = unescape(copy);
 	}
 	return 0;
 }
@@ -487,10 +492,11 @@ static int run(char *const argv[], const char *tag)
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
 		say("%s: %s", tag, line);
+	/* not quoted: the program's own last lines are the reason */
 	if (WIFEXITED(status))
-		say("%s: %s: exit %d", tag, argv[0], WEXITSTATUS(status));
+		say("%s: exit %d", argv[0], WEXITSTATUS(status));
 	else
-		say("%s: %s: signal %d", tag, argv[0], WTERMSIG(status));
+		say("%s: signal %d", argv[0], WTERMSIG(status));
 	return EIO;
 }
 

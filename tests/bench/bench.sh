@@ -16,8 +16,12 @@
 # `cat IMG > /dev/null`, the small-file rate, and peak RSS of the tool
 # and of qemu.
 #
-# Environment: RUNS (default 5), GF_RUNS (guestfish, default 3),
-# BENCH_LARGE=0 to skip the 1 GiB images.
+# And qemount pack --fs ext4 against mke2fs -d (no VM: the lower bound)
+# and virt-make-fs (libguestfs, the peer), on the template tree and on a
+# 200 MiB tree of 10 000 small files.
+#
+# Environment: RUNS (default 5), GF_RUNS (guestfish and virt-make-fs,
+# default 3), BENCH_LARGE=0 to skip the 1 GiB images and the 200 MiB tree.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +40,7 @@ need() {
 }
 need hyperfine hyperfine
 need guestfish libguestfs-tools
+need virt-make-fs libguestfs-tools
 need debugfs e2fsprogs
 need mcopy mtools
 need bsdtar libarchive-tools
@@ -111,6 +116,47 @@ compare() {
 		"$(echo "$q / $n" | bc -l)")")
 }
 
+# ---- pack: archive -> ext4 image ----------------------------------------
+declare -a prows
+
+pack_tree() {	# 200 MiB in 10 000 files of 4-36 KiB, 100 directories
+	local d=$work/pack-tree
+	[ -e "$d.done" ] && return
+	rm -rf "$d" && mkdir -p "$d"
+	python3 - "$d" <<'EOF'
+import os, sys
+base = sys.argv[1]
+for i in range(10000):
+    sub = os.path.join(base, "d%03d" % (i // 100))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%05d.bin" % i), "wb") as f:
+        f.write(os.urandom(4096 + (i * 7919) % 32768))
+EOF
+	touch "$d.done"
+}
+
+# pack_compare NAME TREE: the tree as a tar, then each tool makes an ext4
+# image of it (mke2fs -d and virt-make-fs are given the size pack chose)
+pack_compare() {
+	local name=$1 tree=$2 tar=$work/$1.tar json=$work/$1.json
+	local gjson=$work/$1-vmf.json size
+	bsdtar -cf "$tar" --format pax -C "$tree" .
+	$qm pack --fs ext4 "$tar" "$work/pack.img" 2>/dev/null
+	size=$(stat -c %s "$work/pack.img")
+	hyperfine -N --warmup 1 --runs "$runs" --export-json "$json" \
+		-n pack "$qm pack --fs ext4 $tar $work/pack.img" \
+		-n mke2fs "bash -c 'rm -f $work/m.img && mke2fs -q -t ext4 -d $tree $work/m.img $((size / 1024))'" >&2
+	hyperfine --warmup 0 --runs "$gf_runs" --export-json "$gjson" \
+		-n virt-make-fs "virt-make-fs --type=ext4 --size=$size $tar $work/v.img" >&2
+	local q m v
+	q=$(median "$json" 0)
+	m=$(median "$json" 1)
+	v=$(median "$gjson" 0)
+	prows+=("$(printf '| %s | %.2f | %.2f | %.2f | %.2f× | %.1f× |' \
+		"$name" "$q" "$m" "$v" "$(echo "$q / $m" | bc -l)" \
+		"$(echo "$v / $q" | bc -l)")")
+}
+
 # ---- runs -------------------------------------------------------------
 for fs in ext4 vfat iso9660; do
 	img=testdata/images/$fs.img
@@ -122,6 +168,12 @@ if [ "${BENCH_LARGE:-1}" = 1 ]; then
 	compare large-ext4 "$work/large-ext4.img" ext4
 	compare large-vfat "$work/large-vfat.img" vfat
 	compare large-iso9660 "$work/large-iso9660.iso" iso9660
+fi
+
+pack_compare pack-template testdata/images/stage
+if [ "${BENCH_LARGE:-1}" = 1 ]; then
+	pack_tree
+	pack_compare pack-200MiB "$work/pack-tree"
 fi
 
 # boot and phases (qemount tar -v), median of the runs
@@ -178,6 +230,10 @@ rss() {
 	echo "| image | qemount s | guestfish s | no-VM reader s | qemount vs guestfish | qemount / no-VM |"
 	echo "| --- | --- | --- | --- | --- | --- |"
 	printf '%s\n' "${rows[@]}"
+	echo
+	echo "| tree -> ext4 | qemount pack s | mke2fs -d s | virt-make-fs s | pack / mke2fs | pack vs virt-make-fs |"
+	echo "| --- | --- | --- | --- | --- | --- |"
+	printf '%s\n' "${prows[@]}"
 	echo
 	echo "Phases of qemount tar on testdata/images/ext4.img: $phases"
 	echo
