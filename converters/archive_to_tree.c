@@ -246,15 +246,22 @@ static int set_attrs(struct conv_in *ci, uint32_t fid, const char *path,
 	int e, refused[3] = { 0 };
 	size_t i;
 
-	for (i = 0; i < 3; i++) {
+	/* all at once (the server sets the owner first); one by one only if
+	 * the filesystem refuses some, to know which */
+	one = *a;
+	if (is_link)
+		one.valid &= ~P9_SETATTR_MODE;
+	e = p9_setattr(ci->c, fid, &one);
+	if (e && !is_loss(e))
+		return fail(ci, path, "setting attributes", e);
+	for (i = 0; e && i < 3; i++) {
 		one = *a;
 		one.valid &= steps[i];
 		if (!one.valid || (is_link && i == MODE))
 			continue;
-		e = p9_setattr(ci->c, fid, &one);
-		if (e && !is_loss(e))
-			return fail(ci, path, "setting attributes", e);
-		refused[i] = e != 0;
+		refused[i] = p9_setattr(ci->c, fid, &one);
+		if (refused[i] && !is_loss(refused[i]))
+			return fail(ci, path, "setting attributes", refused[i]);
 	}
 	e = p9_getattr(ci->c, fid, &got);
 	if (e)

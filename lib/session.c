@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "guest.h"
@@ -128,12 +129,22 @@ static int order(char *buf, size_t cap, const char *key, const char *value)
 	return 0;
 }
 
-/* The orders to format first: qm.mkfs=1, the label, the mkfs args. */
+/*
+ * The orders to format first: qm.mkfs=1, a random seed (the guest has no
+ * entropy source of its own; guests/linux-6.1/init.c), the label, the
+ * mkfs args.
+ */
 static int orders_mkfs(const struct sess_opts *o, char *buf, size_t cap)
 {
+	unsigned char rnd[32];
+	char hex[2 * sizeof(rnd) + 1];
 	unsigned i;
 
-	if (order(buf, cap, "qm.mkfs", "1") ||
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -1;
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	if (order(buf, cap, "qm.mkfs", "1") || order(buf, cap, "qm.seed", hex) ||
 	    (o->label && order(buf, cap, "qm.label", o->label)))
 		return -1;
 	for (i = 0; i < o->n_mkfs_args; i++)
