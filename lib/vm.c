@@ -332,11 +332,12 @@ static int build_argv(const struct vm_config *cfg, int accel_kvm,
 }
 
 /*
- * In the child: die with the parent, keep only the fds qemu needs, and
- * exec.  Never returns.
+ * In a child (qemu or qemu-img): die with the parent, keep fds
+ * keep[0..nkeep) open across exec, stdin from /dev/null, stdout to out
+ * (-1: /dev/null), stderr to errfd, and exec argv.  Never returns.
  */
-static void exec_qemu(char **argv, const int *keep, int nkeep, int errfd,
-		      pid_t parent)
+static void exec_child(char **argv, const int *keep, int nkeep, int out,
+		       int errfd, pid_t parent)
 {
 	int i, null;
 
@@ -346,16 +347,13 @@ static void exec_qemu(char **argv, const int *keep, int nkeep, int errfd,
 	for (i = 0; i < nkeep; i++)
 		fcntl(keep[i], F_SETFD, 0);
 	null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
+	if (null >= 0)
 		dup2(null, 0);
-		dup2(null, 1);
-	}
-	/* qemu's own complaints (a drive it cannot open) join the console
-	 * log, where a failure's reason is looked for */
+	dup2(out >= 0 ? out : null, 1);
 	dup2(errfd, 2);
 	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], argv);
-	dprintf(2, "qemount: cannot run %s: %s\n", argv[0], strerror(errno));
+	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
@@ -398,7 +396,9 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 		goto fail;
 	}
 	if (vm->pid == 0)
-		exec_qemu(a->v, keep, keep[2] >= 0 ? 3 : 2, con[1], parent);
+		/* qemu's own complaints (a drive it cannot open) join the
+		 * console log, where a failure's reason is looked for */
+		exec_child(a->v, keep, keep[2] >= 0 ? 3 : 2, -1, con[1], parent);
 	close(chan[1]);
 	close(con[1]);
 	chan[1] = con[1] = -1;
@@ -538,15 +538,8 @@ static int probe_kvm(const char *qemu, const char *kernel)
 	    pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return 0;
 	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);	/* a failed probe's complaints are not news */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
+	if (pid == 0)	/* a failed probe's complaints are not news */
+		exec_child(argv, NULL, 0, p[1], p[1], parent);
 	close(p[1]);
 	end = now_ms() + PROBE_MS;
 	while (pid > 0 && now_ms() < end) {
@@ -599,27 +592,6 @@ struct tool_out {
 	size_t outlen, errlen;
 };
 
-static void tool_child(char **argv, const int *keep, int nkeep, int out,
-		       int errs, pid_t parent)
-{
-	int i, null;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	for (i = 0; i < nkeep; i++)
-		fcntl(keep[i], F_SETFD, 0);
-	null = open("/dev/null", O_RDONLY);
-	if (null >= 0)
-		dup2(null, 0);
-	dup2(out, 1);
-	dup2(errs, 2);
-	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[0], argv);
-	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
 static void tool_drain(int fd, char *buf, size_t cap, size_t *len, int *open)
 {
 	char sink[4096];
@@ -656,7 +628,7 @@ static int run_tool(char **argv, const int *keep, int nkeep,
 		goto out;
 	}
 	if (pid == 0)
-		tool_child(argv, keep, nkeep, po[1], pe[1], parent);
+		exec_child(argv, keep, nkeep, po[1], pe[1], parent);
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
