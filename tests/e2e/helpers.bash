@@ -88,14 +88,6 @@ tar_matches() {
 	[ "$(sha "$img")" = "$before" ]
 }
 
-# fails_cleanly WANT...: the last `run` failed with exit 1, within the
-# limit, with exactly one line on stderr that holds every WANT.
-fails_cleanly() {
-	[ "$status" -eq 1 ] || { echo "status $status, want 1" >&2; return 1; }
-	[ "${#stderr_lines[@]}" -eq 1 ] ||
-		{ echo "want one line on stderr, got:" >&2; echo "$stderr" >&2; return 1; }
-	for want in "$@"; do
-		[[ $stderr == *"$want"* ]] ||
-			{ echo "stderr lacks '$want': $stderr" >&2; return 1; }
-	done
-}
+# fails_cleanly WANT...
+# shellcheck source=../fails-cleanly.bash
+source "$TOP/tests/fails-cleanly.bash"
