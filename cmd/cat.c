@@ -24,20 +24,8 @@ static void usage(FILE *f)
 
 static int put(void *arg, const void *data, size_t n)
 {
-	const char *p = data;
-	ssize_t w;
-
 	(void)arg;
-	while (n) {
-		w = write(1, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= w;
-	}
-	return 0;
+	return cmd_write_all(1, data, n);
 }
 
 /* Stream the file at path to standard output; 0 or -errno. */

@@ -70,6 +70,15 @@ int cmd_open(const struct sess_opts *so, struct sess **s);
 void cmd_json_str(const char *s);
 
 /*
+ * cmd_write_all - write data[0..n) to fd, through short writes and
+ * EINTR.  0 or -errno.
+ */
+int cmd_write_all(int fd, const void *data, size_t n);
+
+/* cmd_copy - copy fd from (to its end) to fd to.  0 or -errno. */
+int cmd_copy(int from, int to);
+
+/*
  * cmd_signals - on SIGINT, SIGTERM and SIGHUP remove what a run would
  * leave (a temp output name), then die of the signal as usual; ignore
  * SIGPIPE so a closed pipe is an error we report, not a silent death.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "outfile.h"
@@ -132,4 +133,38 @@ void cmd_json_str(const char *s)
 		else
 			putchar(*s);
 	putchar('"');
+}
+
+int cmd_write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+int cmd_copy(int from, int to)
+{
+	char buf[1 << 16];
+	ssize_t n;
+	int e;
+
+	while ((n = read(from, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if ((e = cmd_write_all(to, buf, n)))
+			return e;
+	}
+	return 0;
 }

@@ -72,10 +72,9 @@ static void warn_entry(void *arg, const char *path, const char *what)
  */
 static int open_archive(struct job *j)
 {
-	char buf[65536], *dir = getenv("TMPDIR");
+	char err[1024];
 	struct stat st;
-	ssize_t n;
-	int fd, in;
+	int fd, in, e;
 
 	in = strcmp(j->archive, "-") ? open(j->archive, O_RDONLY | O_CLOEXEC) :
 				       dup(0);
@@ -87,21 +86,16 @@ static int open_archive(struct job *j)
 		j->in = in;
 		return 0;
 	}
-	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
-		  0600);
+	fd = outfile_scratch(NULL, err, sizeof(err));
 	if (fd < 0) {
-		warn("temp file for %s", j->archive);
+		warnx("%s: %s", j->archive, err);
 		close(in);
 		return -1;
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(fd, buf, n) != n) {
-			n = -1;
-			break;
-		}
+	e = cmd_copy(in, fd);
 	close(in);
-	if (n < 0) {
-		warn("copying %s", j->archive);
+	if (e) {
+		warnx("copying %s: %s", j->archive, strerror(-e));
 		close(fd);
 		return -1;
 	}
@@ -162,30 +156,31 @@ static int build(struct job *j, int fd, uint64_t size)
 	return e;
 }
 
-/* A file for the raw image: OUT's own (raw), or an unnamed temp. */
+/*
+ * A file for the raw image: OUT's own (raw), or an unnamed temp.  The fd,
+ * or -1 with the reason said.
+ */
 static int raw_file(struct job *j, struct outfile *of)
 {
-	const char *dir = getenv("TMPDIR");
+	char err[1024];
+	int fd;
 
-	if (of && strcmp(j->format, "raw") == 0)
-		return dup(outfile_fd(of));
-	return open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
-		    0600);
+	if (of && strcmp(j->format, "raw") == 0) {
+		fd = dup(outfile_fd(of));
+		if (fd < 0)
+			warn("%s", j->out);
+		return fd;
+	}
+	fd = outfile_scratch(NULL, err, sizeof(err));
+	if (fd < 0)
+		warnx("%s: %s", j->out, err);
+	return fd < 0 ? -1 : fd;
 }
 
 /* Copy file fd, from its start, to standard output. */
 static int to_stdout(int fd)
 {
-	char buf[1 << 16];
-	ssize_t n, w, done;
-
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (done = 0; done < n; done += w)
-			if ((w = write(1, buf + done, n - done)) < 0)
-				return -errno;
-	return n < 0 ? -errno : 0;
+	return lseek(fd, 0, SEEK_SET) < 0 ? -errno : cmd_copy(fd, 1);
 }
 
 /* The image built in raw, given to OUT in j->format. */
@@ -198,6 +193,8 @@ static int deliver(struct job *j, int raw, struct outfile *of)
 	if (strcmp(j->format, "raw") != 0) {
 		int out = of ? outfile_fd(of) : raw_file(j, NULL);
 
+		if (out < 0)
+			return -EIO;
 		e = vm_disk_convert(&d, j->format, out, CONVERT_MS, err,
 				    sizeof(err));
 		if (e)
@@ -263,7 +260,6 @@ static int run(struct job *j)
 	}
 	raw = raw_file(j, of);
 	if (raw < 0) {
-		warn("%s: temp image", j->out);
 		outfile_discard(of);
 		return EXIT_FAIL;
 	}

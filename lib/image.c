@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "outfile.h"
 #include "vm.h"
 
 #define SPOOL_BLOCK	(1 << 16)	/* hole granularity of a spool */
@@ -177,20 +178,13 @@ static int all_zero(const char *p, size_t n)
 static int spool_new(struct spool *sp, char *err, size_t errlen)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->dir = getenv("TMPDIR");
-	if (!sp->dir || !*sp->dir)
-		sp->dir = "/var/tmp";
 	sp->buf = malloc(SPOOL_BLOCK);
 	if (!sp->buf)
 		return -ENOMEM;
-	sp->fd = open(sp->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	sp->fd = outfile_scratch(&sp->dir, err, errlen);
 	if (sp->fd < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot make a temporary file in %s: %s",
-			 sp->dir, strerror(e));
 		free(sp->buf);
-		return -e;
+		return sp->fd;
 	}
 	return 0;
 }
@@ -291,7 +285,6 @@ static la_ssize_t archive_src_read(struct archive *a, void *arg,
 	return n;
 }
 
-/* Spool s as it is.  Returns 0 and the spool in sp, or -errno. */
 /*
  * End a spool that got error e so far (0: all went in): finish it, or
  * drop it and say why if nothing has yet.  Returns the error, or 0.
@@ -308,6 +301,7 @@ static int spool_finish(struct spool *sp, int e, char *err, size_t errlen)
 	return e;
 }
 
+/* Spool s as it is.  Returns 0 and the spool in sp, or -errno. */
 static int spool_raw(struct src *s, struct spool *sp, char *err,
 		     size_t errlen)
 {
@@ -553,14 +547,9 @@ static int open_url(struct img *im, const char *url, char *err,
 	/* fetched whole into a spool (dd writes every block: not sparse) */
 	close(im->head_fd);
 	im->head_fd = -1;
-	im->fd = open(getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") :
-		      "/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (im->fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "cannot make a temporary file: %s",
-			 strerror(e));
-		return -e;
-	}
+	im->fd = outfile_scratch(NULL, err, errlen);
+	if (im->fd < 0)
+		return im->fd;
 	e = vm_disk_read(&d, im->fd, im->size, im->timeout_ms, err, errlen);
 	if (!e && (fstat(im->fd, &st) < 0 || (uint64_t)st.st_size != im->size)) {
 		snprintf(err, errlen, "fetched %lld of %llu bytes",

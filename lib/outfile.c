@@ -147,3 +147,21 @@ void outfile_cleanup_on_signal(void)
 	if (pending[0])
 		unlink(pending);
 }
+
+int outfile_scratch(const char **where, char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd, e;
+
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	if (where)
+		*where = dir;
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	e = errno;
+	snprintf(err, errlen, "cannot make a temporary file in %s: %s", dir,
+		 strerror(e));
+	return -e;
+}

@@ -34,6 +34,14 @@ int outfile_commit(struct outfile *o, char *err, size_t errlen);
 /* outfile_discard - drop the output (nothing is left at path); free o. */
 void outfile_discard(struct outfile *o);
 
+/*
+ * outfile_scratch - an unnamed read-write temp file in $TMPDIR (default
+ * /var/tmp: images are big), gone when closed; *dir (if dir is not
+ * NULL) is set to that folder, for messages.  Returns the fd, or -errno
+ * with a reason (naming the folder) in err.
+ */
+int outfile_scratch(const char **dir, char *err, size_t errlen);
+
 /* outfile_cleanup_on_signal - async-signal-safe removal of a temp name. */
 void outfile_cleanup_on_signal(void);
 
