@@ -76,19 +76,16 @@ mkdir -p "$rootfs"/{dev,proc,sys,mnt,lib/modules}
 
 # --- outputs --------------------------------------------------------------------
 
-find "$rootfs" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
-(cd "$rootfs" && find . -mindepth 1 | LC_ALL=C sort |
-	cpio --quiet -o -H newc -R 0:0 --reproducible) > "$work/initramfs.cpio"
 {
 	grep '^linux-source-6.1 ' "$work/kernel.txt"
 	sed -n 's/^key /kernel-cache-key /p' "$work/kernel.txt"
 } > "$work/inputs.txt"
-# --- the formatters for `qemount pack`: the linux-6.1 guest's ---------------
+# the initrds, with the linux-6.1 guest's formatters for `qemount pack`
+# (their Debian packages go to inputs.txt too)
 cache=$out/cache tree=$work/deb dest=$rootfs
 # shellcheck source=../linux-6.1/debprogs.sh
 . "$root/guests/linux-6.1/debprogs.sh"
-mkfs_cpio "$root/guests/linux-6.1/mkfs.txt" "$work/mkfs.cpio"
-cat "$work/initramfs.cpio" "$work/mkfs.cpio" > "$work/initramfs-mkfs.cpio"
+initramfs "$rootfs" "$root/guests/linux-6.1/mkfs.txt"
 cp "$here/manifest" "$here/cmdline" "$root/guests/linux-6.1/mkfs.txt" \
 	"$work/"
 mv "$work/vmlinux" "$work/initramfs.cpio" "$work/initramfs-mkfs.cpio" \

@@ -211,11 +211,7 @@ dest=$rootfs
 
 # --- outputs ------------------------------------------------------------------
 
-find "$rootfs" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
-(cd "$rootfs" && find . -mindepth 1 | LC_ALL=C sort |
-	cpio --quiet -o -H newc -R 0:0 --reproducible) > "$work/initramfs.cpio"
-mkfs_cpio "$here/mkfs.txt" "$work/mkfs.cpio"
-cat "$work/initramfs.cpio" "$work/mkfs.cpio" > "$work/initramfs-mkfs.cpio"
+initramfs "$rootfs" "$here/mkfs.txt"
 cp "$here/manifest" "$here/cmdline" "$here/mkfs.txt" "$work/"
 mv "$work/vmlinux" "$work/initramfs.cpio" "$work/initramfs-mkfs.cpio" \
 	"$work/inputs.txt" "$work/manifest" "$work/cmdline" "$work/mkfs.txt" \

@@ -5,7 +5,8 @@
 #   tree    scratch folder the packages are unpacked into
 #   work    scratch folder; $work/inputs.txt gets "PKG VERSION" lines
 #   dest    the initramfs tree that `place` and `program` copy into
-# and has die().  `program PKG PATH` puts PATH from PKG into $dest with
+# and has die().  `initramfs ROOTFS TABLE` writes both of a guest's
+# initrds.  `program PKG PATH` puts PATH from PKG into $dest with
 # the program interpreter and the libraries it needs (from PKG and the
 # packages it depends on).
 
@@ -114,8 +115,21 @@ mkfs_cpio() {
 		esac
 		echo "$name ${prog#*:} $args"
 	done < "$table" > "$dest/etc/mkfs.txt"
-	find "$dest" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
-	(cd "$dest" && find . -mindepth 1 | LC_ALL=C sort |
-		cpio --quiet -o -H newc -R 0:0 --reproducible) > "$cpio"
+	newc "$dest" "$cpio"
 	dest=$saved
+}
+
+# newc DIR OUT: DIR as a reproducible newc cpio (times and owners fixed)
+newc() {
+	find "$1" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio --quiet -o -H newc -R 0:0 --reproducible) > "$2"
+}
+
+# initramfs ROOTFS TABLE: a guest's two initrds, $work/initramfs.cpio
+# (ROOTFS) and $work/initramfs-mkfs.cpio (the same, then mkfs_cpio TABLE)
+initramfs() {
+	newc "$1" "$work/initramfs.cpio"
+	mkfs_cpio "$2" "$work/mkfs.cpio"
+	cat "$work/initramfs.cpio" "$work/mkfs.cpio" > "$work/initramfs-mkfs.cpio"
 }
