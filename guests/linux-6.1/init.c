@@ -640,11 +640,6 @@ static int mount_disk(const char *fs, const char *dev, const char *opts,
 		return ENODEV;
 	}
 	if (format) {
-		/* what formatters expect of a system: a mount table
-		 * (mkfs.nilfs2), somewhere to write (hformat's $HOME) */
-		mkdir("/etc", 0755);
-		symlink("/proc/mounts", "/etc/mtab");
-		mkdir("/tmp", 01777);
 		seed_random();
 		if ((err = mkfs(fs, dev)))
 			return err;
@@ -709,6 +704,11 @@ int main(void)
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
+	/* what the programs we run expect of a system: a mount table
+	 * (mkfs.nilfs2, mount helpers), somewhere to write (hformat's $HOME) */
+	mkdir("/etc", 0755);
+	symlink("/proc/mounts", "/etc/mtab");
+	mkdir("/tmp", 01777);
 	fd = open("/dev/console", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, 0);
