@@ -50,20 +50,26 @@ make -s all
 make -s -C testdata
 
 # ---- the large images -----------------------------------------------
-large_tree() {
+# small_files DIR COUNT PER_DIR MIN SPREAD STEP: COUNT files of random
+# bytes, PER_DIR to a directory, file i MIN + (i * STEP) % SPREAD bytes
+small_files() {
+	python3 - "$@" <<'EOF'
+import os, sys
+base, count, per_dir, low, spread, step = sys.argv[1], *map(int, sys.argv[2:])
+for i in range(count):
+    sub = os.path.join(base, "d%03d" % (i // per_dir))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%05d.bin" % i), "wb") as f:
+        f.write(os.urandom(low + (i * step) % spread))
+EOF
+}
+
+large_tree() {	# one 512 MiB file, 20 000 of 64 B to 4 KiB
 	local d=$work/large-tree
 	[ -e "$d.done" ] && return
 	rm -rf "$d" && mkdir -p "$d/small"
 	head -c $((512 << 20)) /dev/urandom > "$d/large.bin"
-	python3 - "$d/small" <<'EOF'
-import os, sys
-base = sys.argv[1]
-for i in range(20000):
-    sub = os.path.join(base, "d%03d" % (i // 200))
-    os.makedirs(sub, exist_ok=True)
-    with open(os.path.join(sub, "f%05d.txt" % i), "wb") as f:
-        f.write(os.urandom(64 + i % 4000))
-EOF
+	small_files "$d/small" 20000 200 64 4000 1
 	touch "$d.done"
 }
 
@@ -123,15 +129,7 @@ pack_tree() {	# 200 MiB in 10 000 files of 4-36 KiB, 100 directories
 	local d=$work/pack-tree
 	[ -e "$d.done" ] && return
 	rm -rf "$d" && mkdir -p "$d"
-	python3 - "$d" <<'EOF'
-import os, sys
-base = sys.argv[1]
-for i in range(10000):
-    sub = os.path.join(base, "d%03d" % (i // 100))
-    os.makedirs(sub, exist_ok=True)
-    with open(os.path.join(sub, "f%05d.bin" % i), "wb") as f:
-        f.write(os.urandom(4096 + (i * 7919) % 32768))
-EOF
+	small_files "$d" 10000 100 4096 32768 7919
 	touch "$d.done"
 }
 
