@@ -682,6 +682,7 @@ int img_open(const struct img_opts *o, struct img **out, char *err,
 	}
 	if (!e)
 		e = set_window(im, o, err, errlen);
+	im->disk.length = im->size;
 	if (e) {
 		img_free(im);
 		return e;

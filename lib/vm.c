@@ -6,11 +6,12 @@
  * no network, no display.  The 9P channel and the console are
  * socketpair ends passed to qemu as `-chardev socket,fd=N`.
  *
- * The disk is a json: filename (QEMU docs/system/qemu-block-drivers.rst,
- * "json:" pseudo-protocol; the option names are QAPI's
- * BlockdevOptions): `{"driver":"raw","offset":..,"size":..,"file":
- * {"driver":"qcow2","backing":null,"file":{"driver":"file","filename":
- * "/dev/fd/N"}}}`.  Every layer names its driver, so QEMU probes nothing.
+ * The disk is QAPI's BlockdevOptions as JSON: `-blockdev` for qemu, a
+ * json: filename for qemu-img (QEMU docs/system/qemu-block-drivers.rst):
+ * `{"driver":"raw","offset":..,"size":..,"file":{"driver":"qcow2",
+ * "backing":null,"file":{"driver":"file","filename":"/dev/fd/N"}}}`.
+ * Every layer names its driver, so QEMU probes nothing.  A read-only run
+ * puts a qcow2 overlay of ours (overlay_new) over it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -202,11 +204,21 @@ static int known_format(const char *f)
 	return 0;
 }
 
+/* The formats that may name a backing file (QAPI's GenericCOWFormat). */
+static int has_backing(const char *f)
+{
+	return strcmp(f, "qcow2") == 0 || strcmp(f, "vmdk") == 0;
+}
+
 /*
- * The disk as a json: filename (see the top of this file).  A container
- * gets "backing": null: a name inside an image never opens a host file.
+ * The disk as BlockdevOptions JSON (see the top of this file) after
+ * prefix ("json:" for a filename, "" for -blockdev), with top (members
+ * ending in a comma, or "") first in the outermost object.  A container
+ * that may name a backing file gets "backing": null: a name inside an
+ * image never opens a host file.
  */
-static int disk_json(const struct vm_disk *d, char *out, size_t cap)
+static int disk_json(const struct vm_disk *d, const char *prefix,
+		     const char *top, char *out, size_t cap)
 {
 	const char *fmt = d->format ? d->format : "raw";
 	int window = d->offset || d->size, e = 0;
@@ -215,9 +227,9 @@ static int disk_json(const struct vm_disk *d, char *out, size_t cap)
 
 	if (!known_format(fmt) || (d->fd < 0 && !d->url))
 		return -EINVAL;
-	e = put(out, cap, &len, "json:");
+	e = put(out, cap, &len, "%s{%s", prefix, top);
 	if (!e && window) {
-		e = put(out, cap, &len, "{\"driver\":\"raw\",\"offset\":%" PRIu64,
+		e = put(out, cap, &len, "\"driver\":\"raw\",\"offset\":%" PRIu64,
 			d->offset);
 		if (!e && d->size)
 			e = put(out, cap, &len, ",\"size\":%" PRIu64, d->size);
@@ -225,8 +237,9 @@ static int disk_json(const struct vm_disk *d, char *out, size_t cap)
 			e = put(out, cap, &len, ",\"file\":");
 	}
 	if (!e && (!window || strcmp(fmt, "raw") != 0))
-		e = put(out, cap, &len, "{\"driver\":\"%s\",%s\"file\":", fmt,
-			strcmp(fmt, "raw") ? "\"backing\":null," : "");
+		e = put(out, cap, &len, "%s\"driver\":\"%s\",%s\"file\":",
+			window ? "{" : "", fmt, has_backing(fmt) ?
+			"\"backing\":null," : "");
 	if (!e && d->fd >= 0)
 		e = put(out, cap, &len, "{\"driver\":\"%s\",\"filename\":"
 			"\"/dev/fd/%d\"}", fstat(d->fd, &st) == 0 &&
@@ -239,39 +252,80 @@ static int disk_json(const struct vm_disk *d, char *out, size_t cap)
 		if (!e)
 			e = put(out, cap, &len, "}");
 	}
-	if (!e && (!window || strcmp(fmt, "raw") != 0))
+	if (!e && window && strcmp(fmt, "raw") != 0)
 		e = put(out, cap, &len, "}");
-	if (!e && window)
+	if (!e)
 		e = put(out, cap, &len, "}");
 	return e;
 }
 
-/* QemuOpts syntax: a comma inside a value is written twice. */
-static int qemuopts_escape(const char *in, char *out, size_t cap)
+static void put_be(unsigned char *p, uint64_t v, int n)
 {
-	size_t n = 0;
-
-	for (; *in; in++) {
-		if (n + 3 > cap)
-			return -ENAMETOOLONG;
-		if (*in == ',')
-			out[n++] = ',';
-		out[n++] = *in;
+	while (n--) {
+		p[n] = v & 0xff;
+		v >>= 8;
 	}
-	out[n] = '\0';
-	return 0;
 }
 
-static int build_argv(const struct vm_config *cfg, int accel_kvm,
-		      int chan_fd, int con_fd, struct argv *a)
+/*
+ * An empty qcow2 (version 2, 64 KiB clusters, QEMU's docs/interop/
+ * qcow2.txt) of size bytes in an anonymous memory file: header, refcount
+ * table, one refcount block, the L1 table.  Its backing is named on the
+ * command line.  Returns the fd (close-on-exec) or -errno.
+ */
+static int overlay_new(uint64_t size)
 {
-	char tsc[48] = "", json[ARG_MAX_LEN / 2], drive[ARG_MAX_LEN - 64];
+	enum { CL = 65536 };
+	uint64_t l1 = (size + (uint64_t)CL * (CL / 8) - 1) / ((uint64_t)CL * (CL / 8));
+	uint64_t l1_cl = (l1 * 8 + CL - 1) / CL, i;
+	unsigned char *b;
+	int fd, e = 0;
+
+	if (size == 0 || 3 + l1_cl > CL / 2)	/* one refcount block */
+		return -EFBIG;
+	b = calloc(3, CL);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, "QFI\xfb", 4);
+	put_be(b + 4, 2, 4);		/* version */
+	put_be(b + 20, 16, 4);		/* cluster_bits */
+	put_be(b + 24, size, 8);
+	put_be(b + 36, l1, 4);		/* l1_size */
+	put_be(b + 40, 3 * CL, 8);	/* l1_table_offset */
+	put_be(b + 48, CL, 8);		/* refcount_table_offset */
+	put_be(b + 56, 1, 4);		/* refcount_table_clusters */
+	put_be(b + CL, 2 * CL, 8);	/* the refcount block */
+	for (i = 0; i < 3 + l1_cl; i++)	/* each cluster used once */
+		put_be(b + 2 * CL + 2 * i, 1, 2);
+	fd = memfd_create("qemount-overlay", MFD_CLOEXEC);
+	if (fd < 0)
+		e = -errno;
+	else if (pwrite(fd, b, 3 * CL, 0) != 3 * CL ||
+		 ftruncate(fd, (3 + l1_cl) * CL) < 0)
+		e = errno ? -errno : -EIO;
+	free(b);
+	if (e && fd >= 0)
+		close(fd);
+	return e ? e : fd;
+}
+
+/*
+ * qemu's command line; overlay_fd is the qcow2 that takes the guest's
+ * writes on a read-only run (-1 when writable).
+ */
+static int build_argv(const struct vm_config *cfg, int accel_kvm,
+		      int chan_fd, int con_fd, int overlay_fd, struct argv *a)
+{
+	char tsc[48] = "", json[ARG_MAX_LEN - 64];
 	unsigned long khz = tsc_khz();
 	int e;
 
-	e = disk_json(cfg->disk, json, sizeof(json));
-	if (!e)
-		e = qemuopts_escape(json, drive, sizeof(drive));
+	/* written in place: no host flushes until qemu exits (the caller
+	 * syncs the file), as -drive cache=unsafe */
+	e = disk_json(cfg->disk, "", cfg->writable ?
+		      "\"node-name\":\"d0\",\"cache\":{\"no-flush\":true}," :
+		      "\"node-name\":\"image\",\"read-only\":true,",
+		      json, sizeof(json));
 	if (e)
 		return e;
 
@@ -307,11 +361,14 @@ static int build_argv(const struct vm_config *cfg, int accel_kvm,
 	arg(a, "-append");
 	arg(a, "console=ttyS0 panic=-1%s %s", tsc,
 	    cfg->append ? cfg->append : "");
-	arg(a, "-drive");
-	/* a file opened for reading stays untouched: writes go to a
-	 * throwaway overlay that QEMU unlinks at once */
-	arg(a, "file=%s,if=none,id=d0,%s", drive,
-	    cfg->writable ? "cache=unsafe" : "snapshot=on");
+	arg(a, "-blockdev");
+	arg(a, "%s", json);
+	if (!cfg->writable) {
+		arg(a, "-blockdev");
+		arg(a, "{\"node-name\":\"d0\",\"driver\":\"qcow2\","
+		    "\"backing\":\"image\",\"file\":{\"driver\":\"file\","
+		    "\"filename\":\"/dev/fd/%d\"}}", overlay_fd);
+	}
 	/* a geometry given is one QEMU does not guess by reading sector 0
 	 * while the device is created: that read, when it waits on the
 	 * network (a URL), runs the main loop too early and the guest
@@ -359,7 +416,8 @@ static void exec_child(char **argv, const int *keep, int nkeep, int out,
 
 int vm_start(const struct vm_config *cfg, struct vm **out)
 {
-	int chan[2] = { -1, -1 }, con[2] = { -1, -1 }, keep[3], e;
+	int chan[2] = { -1, -1 }, con[2] = { -1, -1 }, keep[4], nkeep = 0;
+	int overlay = -1, e;
 	struct argv *a = NULL;
 	pid_t parent = getpid();
 	struct vm *vm;
@@ -381,15 +439,25 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 		e = -errno;
 		goto fail;
 	}
+	if (!cfg->writable) {
+		overlay = overlay_new(cfg->disk->length);
+		if (overlay < 0) {
+			e = overlay;
+			goto fail;
+		}
+	}
 	e = build_argv(cfg, cfg->accel == VM_ACCEL_KVM ||
 		       (cfg->accel == VM_ACCEL_AUTO &&
 			strcmp(vm_accel_name(cfg->accel, cfg->qemu, cfg->kernel),
-			       "kvm") == 0), chan[1], con[1], a);
+			       "kvm") == 0), chan[1], con[1], overlay, a);
 	if (e)
 		goto fail;
-	keep[0] = chan[1];
-	keep[1] = con[1];
-	keep[2] = cfg->disk->fd;
+	keep[nkeep++] = chan[1];
+	keep[nkeep++] = con[1];
+	if (cfg->disk->fd >= 0)
+		keep[nkeep++] = cfg->disk->fd;
+	if (overlay >= 0)
+		keep[nkeep++] = overlay;
 	vm->pid = fork();
 	if (vm->pid < 0) {
 		e = -errno;
@@ -398,10 +466,13 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 	if (vm->pid == 0)
 		/* qemu's own complaints (a drive it cannot open) join the
 		 * console log, where a failure's reason is looked for */
-		exec_child(a->v, keep, keep[2] >= 0 ? 3 : 2, -1, con[1], parent);
+		exec_child(a->v, keep, nkeep, -1, con[1], parent);
 	close(chan[1]);
 	close(con[1]);
 	chan[1] = con[1] = -1;
+	if (overlay >= 0)
+		close(overlay);		/* qemu holds it */
+	overlay = -1;
 	vm->chan = chan[0];
 	vm->con = con[0];
 	e = -pthread_create(&vm->logger, NULL, logger, vm);
@@ -413,6 +484,8 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 	return 0;
 
 fail:
+	if (overlay >= 0)
+		close(overlay);
 	if (chan[1] >= 0)
 		close(chan[1]);
 	if (con[1] >= 0)
@@ -721,7 +794,7 @@ static int tool_new(const struct vm_disk *d, struct tool_run **out,
 
 	if (!r)
 		return -ENOMEM;
-	e = disk_json(d, r->json, sizeof(r->json));
+	e = disk_json(d, "json:", "", r->json, sizeof(r->json));
 	if (e) {
 		snprintf(err, errlen, "cannot describe the disk to qemu: %s",
 			 strerror(-e));

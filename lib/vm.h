@@ -8,15 +8,17 @@
  * knows nothing of 9P: it hands back the channel fd.
  *
  * qemu dies with the process that started it (PR_SET_PDEATHSIG), and an
- * image opened for reading is attached with snapshot=on: the guest may
- * write (a journal replay) into a throwaway overlay; the file never
- * changes.
+ * image opened for reading is attached read-only under a qcow2 overlay
+ * in an anonymous memory file: the guest may write (a journal replay)
+ * into it; the image never changes, and nothing is left on disk however
+ * qemu ends (snapshot=on would leave its temp file behind on a kill).
  *
- * The disk is described to QEMU's block layer in full (a json: filename):
- * the format driver is always named, never probed, and a container never
- * opens another file by a name it holds (no backing file).  The same
- * description is what qemu-img reads for the host-side probes
- * (vm_disk_size, vm_disk_read), so detection sees what the guest sees.
+ * The disk is described to QEMU's block layer in full (QAPI's
+ * BlockdevOptions as JSON): the format driver is always named, never
+ * probed, and a container never opens another file by a name it holds
+ * (no backing file).  The same description is what qemu-img reads for
+ * the host-side probes (vm_disk_size, vm_disk_read), so detection sees
+ * what the guest sees.
  */
 #ifndef QEMOUNT_VM_H
 #define QEMOUNT_VM_H
@@ -37,6 +39,8 @@ struct vm_disk {
 	const char *url;	/* http:// or https:// (fd -1) */
 	uint64_t offset;	/* window start in bytes */
 	uint64_t size;		/* window length; 0: to the end */
+	uint64_t length;	/* what the guest sees, in bytes (read-only
+				 * runs: the size of the throwaway overlay) */
 };
 
 struct vm_config {
