@@ -17,7 +17,7 @@ image_of() {
 }
 
 setup() {
-	# qemount's own temp files (a spooled stdin, qemu's snapshot overlay)
+	# qemount's own temp files (a spooled stdin, a scratch archive)
 	# go here, so a test can see that none is left
 	export TMPDIR=$BATS_TEST_TMPDIR/tmp
 	mkdir -p "$TMPDIR"

@@ -157,15 +157,13 @@ bats_require_minimum_version 1.5.0
 	"$CHECK" "$OUT/a.tar" "$IMAGES/vfat.mtree"
 }
 
-# wait_qemu PID: wait (up to 10 s) until PID's qemu runs and has unlinked
-# its snapshot overlay from TMPDIR, so that a signal lands mid-run however
-# fast the guest is (a fixed sleep outlasted a whole run of the
-# linux-6.1-lean guest; a kill while qemu starts leaves its vl.* overlay)
+# wait_qemu PID: wait (up to 10 s) until PID's qemu runs, so that a
+# signal lands mid-run however fast the guest is (a fixed sleep outlasted
+# a whole run of the linux-6.1-lean guest)
 wait_qemu() {
 	local i
 	for i in $(seq 500); do
-		pgrep -P "$1" -f 'name=qemount0' > /dev/null &&
-			[ -z "$(ls -A "$TMPDIR")" ] && return 0
+		pgrep -P "$1" -f 'name=qemount0' > /dev/null && return 0
 		sleep 0.02
 	done
 	return 1
