@@ -6,8 +6,10 @@
 #                   diod, vs a hostile server), the same under ASan, fuzz
 #                   smoke, and e2e (bats: real guests on testdata images)
 #   make asan       the unit tests built and run with ASan + UBSan
-#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 60)
-#   make fuzz-seeds rewrite the seed corpus from the codec's byte vectors
+#   make fuzz       the libFuzzer targets, FUZZ_RUNS executions each
+#                   (default 10 million)
+#   make fuzz-merge add what the last `make fuzz` found to the kept corpus
+#   make fuzz-seeds rewrite the seeds from the unit tests' byte vectors
 #   make bench      9P throughput over a socketpair, and qemount tar against
 #                   guestfish and the no-VM readers (tests/bench/bench.sh)
 #   make clean
@@ -21,8 +23,8 @@ LDLIBS  ?= -pthread $(shell pkg-config --libs libarchive blkid fuse3)
 QM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Ilib -Ilib/p9 -Iconverters \
 	     $(shell pkg-config --cflags libarchive blkid fuse3)
 B       ?= build
-FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_RUNS ?= 10000000
+FUZZ_SMOKE_SECONDS ?= 10
 
 ifeq ($(V),1)
 Q :=
@@ -59,7 +61,7 @@ GUEST_COMMON := guests/$(GUEST)/init.c guests/$(GUEST)/progs.sh \
 	      guests/$(GUEST)/mkfs.txt $(wildcard lib/p9/*.c lib/p9/*.h)
 GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/manifest $(GUEST_COMMON)
 
-.PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke bench clean
+.PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke fuzz-merge bench clean
 all: tools guest
 tools: $(BIN) $(ALIASES) $(MKFS_AFFS)
 guest: $(GUEST_OUT)
@@ -162,35 +164,56 @@ asan:
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDLIBS="$(LDLIBS) -fsanitize=address,undefined" unit
 
-$(B)/fuzz/%: tests/fuzz/%.c lib/p9/codec.c lib/p9/p9.h
+# Each target with the library sources it fuzzes.
+FUZZ_LIB_fuzz_reply := lib/p9/codec.c
+FUZZ_LIB_fuzz_image := lib/probe.c lib/parts.c
+FUZZ_LDLIBS_fuzz_image := -lblkid
+
+.SECONDEXPANSION:
+$(B)/fuzz/%: tests/fuzz/%.c $$(FUZZ_LIB_%) $$(wildcard lib/*.h lib/p9/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE -Ilib/p9 \
-		-fsanitize=fuzzer,address,undefined -o $@ $< lib/p9/codec.c
+	$(Q)$(CLANG) -g -O1 $(QM_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_$*) \
+		$(FUZZ_LDLIBS_$*)
 
-# Each target runs from its kept corpus (seeds: the codec's byte vectors)
-# into a scratch copy, so a run never rewrites the repository.
+# Each target runs from its kept corpus (seeds: the unit tests' vectors)
+# into a scratch copy, so a run never rewrites the repository; $(1) is
+# libFuzzer's limit (time or runs).
 define run_fuzz
 	$(Q)for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 		rm -rf $(B)/fuzz/work-$$n && mkdir -p $(B)/fuzz/work-$$n && \
-		echo "  RUN     $$n ($(1) s)" && \
-		$$f -max_total_time=$(1) -print_final_stats=1 \
+		echo "  RUN     $$n ($(1))" && \
+		$$f $(1) -print_final_stats=1 \
 			-artifact_prefix=$(B)/fuzz/ $(B)/fuzz/work-$$n \
 			tests/fuzz/corpus/$$n >$(B)/fuzz/$$n.log 2>&1 || \
 		{ tail -40 $(B)/fuzz/$$n.log; exit 1; }; \
-		grep -E 'stat::number_of_executed_units' $(B)/fuzz/$$n.log; \
+		grep -E 'stat::(number_of_executed_units|new_units_added)' \
+			$(B)/fuzz/$$n.log; \
 	done
 endef
 
-# The seed corpus is the codec test's byte vectors.
-fuzz-seeds: $(B)/tests/test_codec
-	$(Q)$< --write-seeds tests/fuzz/corpus/fuzz_reply
+# The seeds are the unit tests' byte vectors: the codec's for fuzz_reply,
+# the probes' for fuzz_image.
+fuzz-seeds: $(B)/tests/test_codec $(B)/tests/test_probe
+	$(Q)$(B)/tests/test_codec --write-seeds tests/fuzz/corpus/fuzz_reply
+	$(Q)mkdir -p tests/fuzz/corpus/fuzz_image
+	$(Q)$(B)/tests/test_probe --write-seeds tests/fuzz/corpus/fuzz_image \
+		> /dev/null
 
 fuzz: $(FUZZ_BIN)
-	$(call run_fuzz,$(FUZZ_SECONDS))
+	$(call run_fuzz,-runs=$(FUZZ_RUNS))
 
 fuzz-smoke: $(FUZZ_BIN)
-	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS))
+	$(call run_fuzz,-max_total_time=$(FUZZ_SMOKE_SECONDS))
+
+# Keep what the last run found that reaches new code (libFuzzer -merge:
+# the kept corpus grows only by inputs with new coverage).
+fuzz-merge: $(FUZZ_BIN)
+	$(Q)for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		$$f -merge=1 tests/fuzz/corpus/$$n $(B)/fuzz/work-$$n \
+			2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files'; \
+	done
 
 $(B)/bench/p9bench: tests/bench/p9bench.c $(UNIT_COMMON) $(LIB)
 	@mkdir -p $(dir $@)

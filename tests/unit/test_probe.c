@@ -1,9 +1,11 @@
 /*
  * test_probe.c - the own probes (lib/probe.h: Amiga, ADFS, JFFS2) and
  * the Amiga RDB reader (lib/parts.h) on exact bytes: each accepted, and
- * each one field off rejected.
+ * each one field off rejected.  `test_probe --write-seeds DIR` also
+ * writes each accepted layout to DIR: the seeds of tests/fuzz/fuzz_image.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "parts.h"
@@ -11,6 +13,21 @@
 #include "tap.h"
 
 static unsigned char buf[64 * 512];
+static const char *seed_dir;
+
+/* The first len bytes of buf as the fuzz seed NAME (with --write-seeds). */
+static void seed(const char *name, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	if (!seed_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+		ok(0, "seed %s written", path);
+}
 
 static void amiga(void)
 {
@@ -21,6 +38,7 @@ static void amiga(void)
 	ok(probe_own(buf, PROBE_OWN_HEAD, &fs) && !strcmp(fs.type, "affs") &&
 	   !strcmp(fs.version, "FFS") && !strcmp(fs.by, "qemount"),
 	   "DOS\\1: affs, FFS");
+	seed("affs", 4);
 	memcpy(buf, "DOS\x07", 4);
 	ok(probe_own(buf, 4, &fs) && !strcmp(fs.version, "FFS-LNFS"),
 	   "DOS\\7: affs, long names, from 4 bytes");
@@ -44,11 +62,13 @@ static void jffs2(void)
 	memcpy(buf, le, sizeof(le));
 	ok(probe_own(buf, PROBE_OWN_HEAD, &fs) && !strcmp(fs.type, "jffs2"),
 	   "JFFS2 little-endian cleanmarker");
+	seed("jffs2-le", sizeof(le));
 	buf[8] ^= 1;
 	ok(!probe_own(buf, PROBE_OWN_HEAD, &fs), "a bad hdr_crc: nothing");
 	memcpy(buf, be, sizeof(be));
 	ok(probe_own(buf, PROBE_OWN_HEAD, &fs) && !strcmp(fs.type, "jffs2-be"),
 	   "JFFS2 big-endian: jffs2-be");
+	seed("jffs2-be", sizeof(be));
 	ok(!probe_own(buf, 11, &fs), "cut to 11 bytes: nothing");
 	memcpy(buf, le, sizeof(le));
 	buf[2] = 0x07;		/* node type 0x2007: none */
@@ -78,6 +98,7 @@ static void adfs(void)
 	bb[511] = 0xb3;		/* adfs_checkbblk over these bytes */
 	ok(probe_own(buf, PROBE_OWN_HEAD, &fs) && !strcmp(fs.type, "adfs") &&
 	   !strcmp(fs.label, "QEMOUNT"), "ADFS boot block at 0xc00, label");
+	seed("adfs-bootblock", PROBE_OWN_HEAD);
 	bb[511] = 0xb4;
 	ok(!probe_own(buf, PROBE_OWN_HEAD, &fs), "a bad checksum: nothing");
 	bb[511] = 0xb3;
@@ -88,6 +109,7 @@ static void adfs(void)
 	disc_record(buf + 4);
 	ok(probe_own(buf, PROBE_OWN_HEAD, &fs) && !strcmp(fs.type, "adfs"),
 	   "ADFS E floppy: disc record at 4");
+	seed("adfs-floppy", 64);
 	buf[4 + 9] = 2;		/* two zones: not the single-zone floppy */
 	ok(!probe_own(buf, PROBE_OWN_HEAD, &fs), "two zones at 4: nothing");
 	buf[4 + 9] = 1;
@@ -158,6 +180,7 @@ static void rdb(void)
 	   !strcmp(t.p[0].type, "DOS3"), "DH0: cylinders 2-5, DOS\\3");
 	ok(t.p[1].num == 2 && t.p[1].start == 6 * 32 * 512,
 	   "DH1: number 2, cylinder 6");
+	seed("rdb", 4 * 512);
 	buf[2 * 512 + 200] ^= 1;	/* DH0's checksum fails */
 	ok(parts_rdb(buf, sizeof(buf), &t) && t.n == 1 && t.p[0].num == 1 &&
 	   !strcmp(t.p[0].name, "DH1"), "a bad PART takes no number");
@@ -167,8 +190,10 @@ static void rdb(void)
 	ok(!parts_rdb(buf, sizeof(buf), &t), "a bad RDSK checksum: no RDB");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
+		seed_dir = argv[2];
 	amiga();
 	jffs2();
 	adfs();
