@@ -177,8 +177,9 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 	size_t len;
 	int e, i;
 
-	len = snprintf(append, sizeof(append), "%s printk.time=0%s%s%s",
+	len = snprintf(append, sizeof(append), "%s printk.time=0%s%s%s%s",
 		       s->guest.cmdline, o->writable ? " qm.rw=1" : "",
+		       o->echo_log ? " qm.time=1" : "",
 		       s->np ? " qm.parts=" : " qm.fs=", s->np ? "" : s->fs);
 	for (i = 0; i < s->np && len < sizeof(append); i++)
 		len += snprintf(append + len, sizeof(append) - len, "%s%d:%s",
