@@ -132,13 +132,27 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_COMMON) $(LIB)
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_COMMON) $(LIB) $(LDLIBS)
 
 # Test-only tools: qm-put writes into an image through a guest (no
-# `qemount pack` yet), for tests/e2e/affs.bats.
-TEST_TOOLS := $(B)/tools/qm-put
+# `qemount pack` yet), for tests/e2e/affs.bats; the hostile guest's
+# initrd, for tests/e2e/hostile.bats.
+HOSTILE := $(B)/tools/hostile-guest.cpio
+TEST_TOOLS := $(B)/tools/qm-put $(HOSTILE)
 
 $(B)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Its /init is tests/tools/hostile-guest.c over the codec, static with
+# musl as the guests' own programs are (guests/linux-6.1/progs.sh); the
+# test puts it next to the lean guest's kernel.
+$(HOSTILE): tests/tools/hostile-guest.c lib/p9/codec.c lib/p9/p9.h
+	@mkdir -p $(B)/tools/hostile-root
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)musl-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Ilib/p9 \
+		-o $(B)/tools/hostile-root/init tests/tools/hostile-guest.c \
+		lib/p9/codec.c
+	$(Q)cd $(B)/tools/hostile-root && echo init | \
+		cpio --quiet -o -H newc -R 0:0 --reproducible > $(abspath $@)
 
 unit: $(UNIT_BIN)
 	$(Q)prove -f -o -e '' $(UNIT_BIN)

@@ -57,7 +57,10 @@ int conv_out_close(struct conv_out *w);
  */
 void conv_out_abort(struct conv_out *w);
 
-/* conv_out_error - what went wrong last, for the user, or NULL; borrowed. */
+/*
+ * conv_out_error - what went wrong last, for the user, or NULL; borrowed.
+ * It does not name the entry: the caller knows which it was adding.
+ */
 const char *conv_out_error(struct conv_out *w);
 
 /* conv_out_formats, conv_out_filters - the known names, for usage text. */

@@ -361,6 +361,13 @@ static int feed_data(void *arg, const void *d, size_t n)
 	return 0;
 }
 
+/*
+ * A file that ends before its size is padded with zeros to it, as tar
+ * does, if no more than this is missing: a larger gap is no truncated
+ * file but a size that lies (padding 2^62 bytes would never end).
+ */
+#define PAD_MAX		(64 << 20)
+
 /* Stream size bytes of the opened fid into the entry. */
 static int write_data(struct conv_out *w, struct p9_client *c,
 		      const struct walk_entry *e, uint64_t size)
@@ -372,8 +379,11 @@ static int write_data(struct conv_out *w, struct p9_client *c,
 	got = p9_read_stream(c, e->fid, 0, size, 0, feed_data, &f);
 	if (got < 0)
 		return w->err[0] ? (int)got :
-		       fail(w, (int)got, "%s: read: %s", e->path,
-			    strerror((int)-got));
+		       fail(w, (int)got, "read: %s", strerror((int)-got));
+	if (size - f.done > PAD_MAX)
+		return fail(w, -EIO, "file ended at %llu bytes, but its size "
+			    "says %llu", (unsigned long long)f.done,
+			    (unsigned long long)size);
 	if (f.done < size)
 		warn(w, e->path, "file ended %llu bytes early; padded with zeros",
 		     (unsigned long long)(size - f.done));
@@ -447,8 +457,7 @@ static int sparse_map(struct conv_out *w, struct p9_client *c,
 	got = p9_read_stream(c, e->fid, 0, e->attr.size, 0, scan_data, &f);
 	if (got < 0) {
 		free(f.ext);
-		return fail(w, (int)got, "%s: read: %s", e->path,
-			    strerror((int)-got));
+		return fail(w, (int)got, "read: %s", strerror((int)-got));
 	}
 	if (!f.too_many && (uint64_t)got == e->attr.size) {
 		for (i = 0; i < f.next; i++)
@@ -485,7 +494,7 @@ static int write_header(struct conv_out *w, struct archive_entry *ae,
 		warn(w, path, "skipped: %s", archive_error_string(w->a));
 		return 1;
 	}
-	return fail(w, -EIO, "%s: %s", path, archive_error_string(w->a));
+	return fail(w, -EIO, "%s", archive_error_string(w->a));
 }
 
 /* Fill ae from e; 1 if e is a link to a file already written. */
@@ -538,7 +547,7 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 	if (data)
 		r = p9_lopen(c, e->fid, O_RDONLY, NULL, NULL);
 	if (r)
-		r = fail(w, r, "%s: open: %s", e->path, strerror(-r));
+		r = fail(w, r, "open: %s", strerror(-r));
 	if (!r && (w->fmt->caps & CAN_XATTR))
 		add_xattrs(w, c, e, ae);
 	if (!r && data && (w->fmt->caps & CAN_SPARSE) &&

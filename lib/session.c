@@ -16,6 +16,7 @@
 #include "vm.h"
 
 #define SHUTDOWN_MS	10000
+#define DEAD_MS		1000	/* the same for a guest that is no use */
 #define REASON_LINES	3
 
 struct sess {
@@ -24,6 +25,7 @@ struct sess {
 	struct p9_client *c;
 	uint32_t root;
 	int attached;
+	int writable;		/* the guest may write the image */
 	char fs[64];
 	int partition;		/* /dev/vdaN served alone; 0: not */
 	int np;			/* > 0: these partitions, one tree */
@@ -212,7 +214,7 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 	e = p9_client_new(vm_channel(s->vm), vm_channel(s->vm), &cc, &s->c);
 	s->t.boot = now() - s->t0;
 	if (e) {	/* the guest never answered: say what it printed */
-		vm_stop(s->vm, 1000);
+		vm_stop(s->vm, DEAD_MS);
 		guest_reason(vm_log(s->vm), reason, sizeof(reason));
 		snprintf(err, errlen, "the %s guest did not answer: %s%s%s",
 			 s->guest.name, strerror(-e), reason[0] ? ": " : "",
@@ -438,6 +440,7 @@ int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 	if (!s)
 		return -ENOMEM;
 	s->t0 = now();
+	s->writable = io.writable;
 	e = img_open(&io, &s->img, err, errlen);
 	s->t.open = now() - s->t0;
 	if (!e)
@@ -507,15 +510,22 @@ int sess_close(struct sess *s, struct sess_times *times, char *err,
 	       size_t errlen)
 {
 	double t = now();
-	int e;
+	int e, grace = SHUTDOWN_MS;
 
 	if (s->attached)
 		p9_clunk(s->c, s->root);
+	/* a guest whose link failed may not heed the goodbye (a hostile
+	 * one will not); read-only, it holds nothing worth waiting for */
+	if (s->c && p9_client_error(s->c) && !s->writable)
+		grace = DEAD_MS;
 	p9_client_free(s->c);
-	e = vm_stop(s->vm, SHUTDOWN_MS);
-	if (e)
-		snprintf(err, errlen, "the guest did not shut down cleanly: %s",
-			 e == -ETIMEDOUT ? "killed after 10 s" : "qemu failed");
+	e = vm_stop(s->vm, grace);
+	if (e == -ETIMEDOUT)
+		snprintf(err, errlen, "the guest did not shut down cleanly: "
+			 "killed after %d s", grace / 1000);
+	else if (e)
+		snprintf(err, errlen, "the guest did not shut down cleanly: "
+			 "qemu failed");
 	s->t.shutdown = now() - t;
 	if (times)
 		*times = s->t;

@@ -74,7 +74,8 @@ const char *sess_warnings(struct sess *s);
 /*
  * sess_close - clunk, let the guest unmount and power off, reap qemu,
  * free s.  Returns 0, or -errno with a reason in err if the guest did not
- * shut down cleanly (it is killed then).  times, if not NULL, is filled.
+ * shut down cleanly (it is killed then: after 10 s, or after 1 s if it
+ * was read-only and its 9P link had failed).  times, if not NULL, is filled.
  */
 int sess_close(struct sess *s, struct sess_times *times, char *err,
 	       size_t errlen);

@@ -7,62 +7,13 @@
 # table joining two images.
 
 load helpers
+load mount-helpers
 
 bats_require_minimum_version 1.5.0
 
-# every wait here ends within this
-WAIT=30
-
 setup_file() {
-	[ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ] && command -v fusermount3 >/dev/null ||
-		skip "needs root, /dev/fuse and fusermount3"
-	sha256sum "$IMAGES"/*.img "$IMAGES"/*.iso > "$BATS_FILE_TMPDIR/images.sha256"
-	stat -c '%n %s %Y %Z' "$IMAGES"/*.img "$IMAGES"/*.iso > "$BATS_FILE_TMPDIR/images.stat"
-}
-
-setup() {
-	export TMPDIR=$BATS_TEST_TMPDIR/tmp
-	mkdir -p "$TMPDIR"
-	OUT=$BATS_TEST_TMPDIR/out
-	MNT=$BATS_TEST_TMPDIR/mnt
-	mkdir -p "$OUT" "$MNT"
-}
-
-mounted() {
-	grep -qF " $1 fuse.qemount " /proc/mounts
-}
-
-# wait_until SECONDS CMD...: CMD succeeds within SECONDS, or fail
-wait_until() {
-	local limit=$(( $1 * 10 )) i=0
-	shift
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -lt $limit ] || { echo "timed out: $*" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
-not_mounted() { ! mounted "$1"; }
-
-# nothing of ours may stay mounted; unmount (then fail) if it did
-teardown_more() {
-	if mounted "$MNT"; then
-		fusermount3 -uz "$MNT" || umount -l "$MNT"
-		echo "left mounted: $MNT" >&2
-		return 1
-	fi
-}
-
-# qm_mount ARGS...: qemount mount in the background, within the limit
-qm_mount() {
-	run --separate-stderr timeout $LIMIT "$QM" mount "$@"
-	[ "$status" -eq 0 ] || { echo "mount: $stderr" >&2; return 1; }
-}
-
-qm_umount() {
-	timeout $LIMIT "$QM" umount "$MNT"
-	not_mounted "$MNT"
+	can_mount || skip "needs root, /dev/fuse and fusermount3"
+	record_images
 }
 
 # tree_matches NAME: the mounted tree, archived by bsdtar from the
