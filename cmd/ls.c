@@ -194,8 +194,9 @@ int cmd_ls(int argc, char **argv)
 		return EXIT_FAIL;
 	r = list(s, path, &l, where, sizeof(where));
 	if (r) {
-		warnx("%s: %s%s%s: %s", so.image, path[0] ? path : "/",
-		      where[0] ? "/" : "", where, strerror(-r));
+		warnx("%s: %s%s%s: %s", so.image, path,
+		      path[0] && where[0] ? "/" : "",
+		      path[0] || where[0] ? where : "/", strerror(-r));
 		rc = EXIT_FAIL;
 	}
 	if (sess_close(s, NULL, err, sizeof(err)) && !rc) {
