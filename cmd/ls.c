@@ -163,7 +163,8 @@ int cmd_ls(int argc, char **argv)
 	struct sess_opts so = { 0 };
 	struct list l = { 0 };
 	const char *path = "";
-	char err[2048], where[4096] = "";
+	char err[2048], where[4096] = "", lost[1024];
+	const char *why;
 	int c, r, longfmt = 0, rc = 0;
 	size_t i;
 	struct sess *s;
@@ -194,9 +195,10 @@ int cmd_ls(int argc, char **argv)
 		return EXIT_FAIL;
 	r = list(s, path, &l, where, sizeof(where));
 	if (r) {
+		why = sess_lost(s, lost, sizeof(lost));
 		warnx("%s: %s%s%s: %s", so.image, path,
 		      path[0] && where[0] ? "/" : "",
-		      path[0] || where[0] ? where : "/", strerror(-r));
+		      path[0] || where[0] ? where : "/", why ? why : strerror(-r));
 		rc = EXIT_FAIL;
 	}
 	if (sess_close(s, NULL, err, sizeof(err)) && !rc) {
