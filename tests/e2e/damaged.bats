@@ -29,6 +29,13 @@ SURVIVE=$TOP/tests/e2e/survive
 QM_TIMEOUT=20
 BOUND=90
 
+# The test images are only copied and probed here: their size and times
+# are checked after each test (helpers.bash), their sha256 at the end
+# only for those debugfs -w writes copies of
+setup_file() {
+	record_images "$(image_of ext2)" "$(image_of ext4)"
+}
+
 # fs_of IMAGE: the filesystem qemount probe finds in IMAGE, or nothing
 fs_of() {
 	"$QM" probe "$1" | sed -n 's/^filesystem  *\([a-z0-9]*\), .*/\1/p'
