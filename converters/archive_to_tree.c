@@ -152,6 +152,7 @@ static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
 	unsigned i;
 	int e;
 
+	path[0] = '\0';	/* n == 0: the root */
 	for (i = 0; i < n; i++)
 		len += snprintf(path + len, sizeof(path) - len, "%s%s",
 				i ? "/" : "", comp[i]);
