@@ -696,6 +696,25 @@ static int next(struct archive *ar, struct archive_entry **ae, char *err,
 	return r == ARCHIVE_RETRY ? DAMAGED : -EBADMSG;
 }
 
+#define ROUND(n)	(((n) + 4095) & ~4095ULL)
+
+/* Count file entry ae's data into st: its size, and what of it is holes
+ * (a sparse entry lists where its data lies). */
+static void count_data(struct archive_entry *ae, struct conv_in_stats *st)
+{
+	uint64_t size = archive_entry_size(ae), data = 0;
+	la_int64_t off, len;
+
+	st->bytes += size;
+	st->rounded += ROUND(size);
+	if (archive_entry_sparse_reset(ae) == 0)
+		return;
+	while (archive_entry_sparse_next(ae, &off, &len) == ARCHIVE_OK)
+		data += ROUND((uint64_t)(off & 4095) + len);
+	if (data < ROUND(size))
+		st->holes += ROUND(size) - data;
+}
+
 int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen)
 {
 	struct archive *ar = reader(fd, err, errlen);
@@ -714,11 +733,8 @@ int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen)
 		p = archive_entry_pathname(ae);
 		st->entries++;
 		if (archive_entry_filetype(ae) == AE_IFREG &&
-		    !archive_entry_hardlink(ae) && archive_entry_size(ae) > 0) {
-			st->bytes += archive_entry_size(ae);
-			st->rounded += (archive_entry_size(ae) + 4095) &
-				       ~4095ULL;
-		}
+		    !archive_entry_hardlink(ae) && archive_entry_size(ae) > 0)
+			count_data(ae, st);
 		len = p ? strlen(p) : 0;
 		st->names += len;
 	}
