@@ -41,7 +41,7 @@ static void warn_entry(void *arg, const char *path, const char *what)
 	struct run *r = arg;
 
 	r->warnings++;
-	warnx("warning: %s: %s: %s", r->image, path, what);
+	cmd_warnx("warning: %s: %s: %s", r->image, path, what);
 }
 
 static double now(void)
@@ -125,7 +125,7 @@ static int convert(struct args *a, struct sess *s, struct outfile *of)
 	}
 	e = walk_tree(r.c, sess_root(s), entry, &r, where, sizeof(where));
 	if (e) {
-		warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
+		cmd_warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
 		      conv_out_error(r.w) ? conv_out_error(r.w) : strerror(-e));
 		conv_out_abort(r.w);
 		return EXIT_FAIL;
