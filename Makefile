@@ -12,6 +12,9 @@
 #   make fuzz-seeds rewrite the seeds from the unit tests' byte vectors
 #   make bench      9P throughput over a socketpair, and qemount tar against
 #                   guestfish and the no-VM readers (tests/bench/bench.sh)
+#   make soak       SOAK_RUNS qemount tar runs (200), SOAK_PARALLEL at a time
+#                   (4), each output checked, then nothing left behind; peak
+#                   RSS (tests/soak/soak)
 #   make clean
 
 CC      ?= cc
@@ -61,7 +64,7 @@ GUEST_COMMON := guests/$(GUEST)/init.c guests/$(GUEST)/progs.sh \
 	      guests/$(GUEST)/mkfs.txt $(wildcard lib/p9/*.c lib/p9/*.h)
 GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/manifest $(GUEST_COMMON)
 
-.PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke fuzz-merge bench clean
+.PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke fuzz-merge bench soak clean
 all: tools guest
 tools: $(BIN) $(ALIASES) $(MKFS_AFFS)
 guest: $(GUEST_OUT)
@@ -239,6 +242,15 @@ $(B)/bench/p9bench: tests/bench/p9bench.c $(UNIT_COMMON) $(LIB)
 bench: $(B)/bench/p9bench
 	$(Q)$(B)/bench/p9bench
 	$(Q)tests/bench/bench.sh
+
+# Many qemount tar runs at once over the testdata images, each output
+# checked; then no qemu, temp file or fd left (tests/soak/soak).  The
+# e2e suite runs a short one (tests/e2e/soak.bats).
+SOAK_RUNS ?= 200
+SOAK_PARALLEL ?= 4
+soak: tools guest
+	$(Q)$(MAKE) --no-print-directory -C testdata
+	$(Q)tests/soak/soak -n $(SOAK_RUNS) -j $(SOAK_PARALLEL)
 
 clean:
 	rm -rf $(B)

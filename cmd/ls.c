@@ -65,16 +65,6 @@ static int by_path(const void *a, const void *b)
 		      ((const struct item *)b)->path);
 }
 
-/* A name as `ls -b` shows it: control bytes and '\' as \ooo. */
-static void put_name(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\')
-			printf("\\%03o", (unsigned char)*s);
-		else
-			putchar(*s);
-}
-
 static void put_mode(uint32_t m)
 {
 	static const char *rwx = "rwxrwxrwx";
@@ -113,10 +103,10 @@ static void put_item(const struct item *it, int longfmt)
 			       (unsigned long long)a->nlink, a->uid, a->gid,
 			       (unsigned long long)a->size, when);
 	}
-	put_name(it->path);
+	cmd_put_name(stdout, it->path);
 	if (longfmt && it->target) {
 		fputs(" -> ", stdout);
-		put_name(it->target);
+		cmd_put_name(stdout, it->target);
 	}
 	putchar('\n');
 }

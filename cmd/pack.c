@@ -63,7 +63,7 @@ static void warn_entry(void *arg, const char *path, const char *what)
 	struct job *j = arg;
 
 	j->warnings++;
-	warnx("warning: %s: %s: %s", j->archive, path, what);
+	cmd_warnx("warning: %s: %s: %s", j->archive, path, what);
 }
 
 /*
@@ -274,7 +274,7 @@ static int run(struct job *j)
 		      j->archive, (unsigned long long)j->size, j->fs,
 		      auto_size ? "" : " (--size)");
 	else if (e)
-		warnx("%s", j->err);
+		cmd_warnx("%s", j->err);
 	if (!e)
 		e = deliver(j, raw, of);
 	else

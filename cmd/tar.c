@@ -41,7 +41,7 @@ static void warn_entry(void *arg, const char *path, const char *what)
 	struct run *r = arg;
 
 	r->warnings++;
-	warnx("warning: %s: %s: %s", r->image, path, what);
+	cmd_warnx("warning: %s: %s: %s", r->image, path, what);
 }
 
 static double now(void)
@@ -127,9 +127,9 @@ static int convert(struct args *a, struct sess *s, struct outfile *of)
 	e = walk_tree(r.c, sess_root(s), entry, &r, where, sizeof(where));
 	if (e) {
 		why = sess_lost(s, lost, sizeof(lost));
-		warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
-		      why ? why : conv_out_error(r.w) ? conv_out_error(r.w) :
-		      strerror(-e));
+		cmd_warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
+			  why ? why : conv_out_error(r.w) ? conv_out_error(r.w) :
+			  strerror(-e));
 		conv_out_abort(r.w);
 		return EXIT_FAIL;
 	}

@@ -9,8 +9,12 @@
  * symlinks, so an entry below a symlink fails instead of being written
  * where the link points.  Parent directories an archive leaves out are
  * made (0755).  A later entry of the same name replaces an earlier one,
- * as tar extraction does.  A directory's mode, owner and times are set
- * after everything is in it (creating entries changes its mtime).
+ * as tar extraction does, but for a directory, which stays (and then a
+ * file of its name is a loss).  A hardlink's target is found the same
+ * way, inside the tree, among the entries already written.  A directory's
+ * mode, owner and times are set after everything is in it (creating
+ * entries changes its mtime).  A stretch of the archive libarchive finds
+ * damaged but can skip is a loss too (bsdtar goes on the same way).
  *
  * What the filesystem refuses for one entry (a symlink on FAT, a name too
  * long, a duplicate name on a case-insensitive fs) is a loss: reported,
@@ -57,6 +61,7 @@ struct conv_in {
 	uint32_t cwd;		/* P9_NOFID, or a fid of cur */
 	struct dirattr *dirs;
 	size_t ndirs, capdirs;
+	char last[4096];	/* the name of the entry read last */
 };
 
 /* A path as its components, in buf; n of them.  -EINVAL if it has "..". */
@@ -88,7 +93,7 @@ static int is_loss(int e)
 	return e == -EPERM || e == -EINVAL || e == -ENAMETOOLONG ||
 	       e == -EEXIST || e == -EOPNOTSUPP || e == -EILSEQ ||
 	       e == -EMLINK || e == -ENOTDIR || e == -EISDIR ||
-	       e == -EACCES || e == -ENOENT || e == -ERANGE;
+	       e == -EACCES || e == -ENOENT || e == -ERANGE || e == -EFBIG;
 }
 
 /* Tell the user about path; a loss (counts) if the entry lost something. */
@@ -117,9 +122,10 @@ static int fail(struct conv_in *ci, const char *path, const char *what, int e)
 	return e;
 }
 
-/* Walk n components from fid to *out (any n). */
+/* Walk n components from fid to *out (any n); q, if not NULL, the qid of
+ * the last (n > 0). */
 static int walk_n(struct conv_in *ci, uint32_t fid, unsigned n,
-		  const char *const *comp, uint32_t *out)
+		  const char *const *comp, uint32_t *out, struct p9_qid *q)
 {
 	uint32_t cur = fid, next;
 	unsigned step;
@@ -127,7 +133,7 @@ static int walk_n(struct conv_in *ci, uint32_t fid, unsigned n,
 
 	do {
 		step = n > P9_MAXWELEM ? P9_MAXWELEM : n;
-		e = p9_walk(ci->c, cur, step, comp, &next, NULL);
+		e = p9_walk(ci->c, cur, step, comp, &next, q);
 		if (cur != fid)
 			p9_clunk(ci->c, cur);
 		if (e)
@@ -152,6 +158,7 @@ static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
 	unsigned i;
 	int e;
 
+	path[0] = '\0';	/* n == 0: the root */
 	for (i = 0; i < n; i++)
 		len += snprintf(path + len, sizeof(path) - len, "%s%s",
 				i ? "/" : "", comp[i]);
@@ -160,7 +167,7 @@ static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
 	if (ci->cwd != P9_NOFID)
 		p9_clunk(ci->c, ci->cwd);
 	ci->cwd = P9_NOFID;
-	if (!walk_n(ci, ci->root, n, comp, &fid))
+	if (!walk_n(ci, ci->root, n, comp, &fid, NULL))
 		goto done;
 	/* something is missing: one component at a time */
 	if ((e = p9_walk(ci->c, ci->root, 0, NULL, &fid, NULL)))
@@ -357,6 +364,13 @@ static int put_file(struct conv_in *ci, const char *name, const char *path,
 		return fail(ci, path, "walking", e);
 	e = p9_lcreate(ci->c, fid, name, P9_WRONLY | P9_TRUNC, a.mode, ROOT_GID,
 		       NULL);
+	if (e == -ELOOP || e == -EINVAL) {
+		/* a symlink or a special file of that name (the server opens
+		 * neither): it goes, as tar replaces it */
+		p9_unlinkat(ci->c, ci->cwd, name, 0);
+		e = p9_lcreate(ci->c, fid, name, P9_WRONLY | P9_TRUNC, a.mode,
+			       ROOT_GID, NULL);
+	}
 	if (e && is_loss(e)) {
 		lose(ci, path, "not stored", e);
 		p9_clunk(ci->c, fid);
@@ -366,6 +380,12 @@ static int put_file(struct conv_in *ci, const char *name, const char *path,
 		e = fail(ci, path, "creating", e);
 	if (!e)
 		e = write_data(ci, fid, path, archive_entry_size(ae));
+	if (e == -EFBIG) {	/* bigger than a file of this fs can be */
+		lose(ci, path, "not stored", e);
+		p9_clunk(ci->c, fid);
+		p9_unlinkat(ci->c, ci->cwd, name, 0);
+		return 0;
+	}
 	if (!e)
 		e = set_attrs(ci, fid, path, &a, 0);
 	if (!e)
@@ -415,45 +435,84 @@ static int note_dir(struct conv_in *ci, const char *path,
 	return 0;
 }
 
-/* A non-regular entry: directory, symlink, hardlink, device, fifo. */
+/* Is name in the current directory a directory? */
+static int is_dir(struct conv_in *ci, const char *name)
+{
+	struct p9_qid q;
+	uint32_t fid;
+
+	if (p9_walk(ci->c, ci->cwd, 1, &name, &fid, &q))
+		return 0;
+	p9_clunk(ci->c, fid);
+	return (q.type & P9_QTDIR) != 0;
+}
+
+/*
+ * A hardlink to target, an entry already written (its name is taken as
+ * the entry names are).  If name is that file already (an entry linked
+ * to itself, or named twice) there is nothing to do: unlinking it first
+ * would lose it.
+ */
+static int put_link(struct conv_in *ci, const char *name, const char *path,
+		    const char *target)
+{
+	const char *comp[MAXDEPTH];
+	struct p9_qid tq, q;
+	char buf[4096], what[600];
+	uint32_t fid, old;
+	unsigned n;
+	int e;
+
+	e = split(target, buf, sizeof(buf), comp, &n);
+	if (e == -EINVAL) {
+		snprintf(what, sizeof(what), "hardlink to \"%.500s\": a \"..\" "
+			 "component would leave the image: skipped", target);
+		lose(ci, path, what, 0);
+		return 0;
+	}
+	if (!e && n == 0)
+		e = -EINVAL;	/* to the root */
+	if (!e)
+		e = walk_n(ci, ci->root, n, comp, &fid, &tq);
+	if (e && (is_loss(e) || e == -ELOOP)) {
+		lose(ci, path, "hardlink not stored", e);
+		return 0;
+	}
+	if (e)
+		return fail(ci, path, "walking to the link target", e);
+	if (!p9_walk(ci->c, ci->cwd, 1, &name, &old, &q)) {
+		p9_clunk(ci->c, old);
+		if (q.path == tq.path) {
+			p9_clunk(ci->c, fid);
+			ci->st->links++;
+			return 0;
+		}
+		p9_unlinkat(ci->c, ci->cwd, name, 0);
+	}
+	e = p9_link(ci->c, ci->cwd, fid, name);
+	p9_clunk(ci->c, fid);
+	if (e && is_loss(e))
+		lose(ci, path, "hardlink not stored", e), e = 0;
+	else if (e)
+		return fail(ci, path, "linking", e);
+	ci->st->links++;
+	return 0;
+}
+
+/* A non-regular entry: directory, symlink, device, fifo. */
 static int put_other(struct conv_in *ci, const char *name, const char *path,
-		     struct archive_entry *ae, const char *linkpath)
+		     struct archive_entry *ae)
 {
 	mode_t type = archive_entry_filetype(ae);
 	struct p9_iattr a = attrs(ae);
-	const char *comp[MAXDEPTH];
-	char buf[4096];
 	uint32_t fid;
-	unsigned n;
 	int e, made = 0;
 
-	if (linkpath) {		/* a hardlink to an earlier entry */
-		e = split(linkpath, buf, sizeof(buf), comp, &n);
-		if (!e && n == 0)
-			e = -EINVAL;
-		if (!e)
-			e = walk_n(ci, ci->root, n, comp, &fid);
-		if (e && (is_loss(e) || e == -ELOOP)) {
-			lose(ci, path, "hardlink not stored", e);
-			return 0;
-		}
-		if (e)
-			return fail(ci, path, "walking to the link target", e);
-		p9_unlinkat(ci->c, ci->cwd, name, 0);
-		e = p9_link(ci->c, ci->cwd, fid, name);
-		p9_clunk(ci->c, fid);
-		if (e && is_loss(e))
-			lose(ci, path, "hardlink not stored", e), e = 0;
-		else if (e)
-			return fail(ci, path, "linking", e);
-		ci->st->links++;
-		return 0;
-	}
 	switch (type) {
 	case AE_IFDIR:
 		e = p9_mkdir(ci->c, ci->cwd, name, a.mode, ROOT_GID, NULL);
-		if (e == -EEXIST)
-			e = 0;
+		if (e == -EEXIST && is_dir(ci, name))
+			e = 0;	/* named twice, or made as a parent */
 		made = !e;
 		if (!e)
 			e = note_dir(ci, path, ae);
@@ -524,7 +583,7 @@ static int put(struct conv_in *ci, struct archive_entry *ae)
 	if (n == 0) {		/* the root itself: its attributes, at the end */
 		if (archive_entry_filetype(ae) == AE_IFDIR && !hard)
 			return note_dir(ci, "", ae);
-		lose(ci, path, "no name: skipped", 0);
+		lose(ci, path[0] ? path : "\"\"", "no name: skipped", 0);
 		return 0;
 	}
 	if (path[0] == '/')
@@ -536,9 +595,11 @@ static int put(struct conv_in *ci, struct archive_entry *ae)
 	}
 	if (e)
 		return fail(ci, path, "making its directory", e);
-	if (!hard && archive_entry_filetype(ae) == AE_IFREG)
+	if (hard)
+		return put_link(ci, comp[n - 1], path, hard);
+	if (archive_entry_filetype(ae) == AE_IFREG)
 		return put_file(ci, comp[n - 1], path, ae);
-	return put_other(ci, comp[n - 1], path, ae, hard);
+	return put_other(ci, comp[n - 1], path, ae);
 }
 
 /* Directory attributes, children before parents (deepest path first). */
@@ -576,7 +637,7 @@ static int dirs_finish(struct conv_in *ci)
 		if (n == 0)
 			e = p9_walk(ci->c, ci->root, 0, NULL, &fid, NULL);
 		else
-			e = walk_n(ci, ci->root, n, comp, &fid);
+			e = walk_n(ci, ci->root, n, comp, &fid, NULL);
 		if (e && is_loss(e)) {	/* replaced by a later entry */
 			e = 0;
 			continue;
@@ -614,7 +675,13 @@ static struct archive *reader(int fd, char *err, size_t errlen)
 	return ar;
 }
 
-/* The next header: 1, 0 at the end, or -EBADMSG with the reason in err. */
+#define DAMAGED	2
+
+/*
+ * The next header: 1; 0 at the end; DAMAGED if libarchive skipped a
+ * damaged stretch (ask again; the reason in err); -EBADMSG with the
+ * reason in err if it cannot go on.
+ */
 static int next(struct archive *ar, struct archive_entry **ae, char *err,
 		size_t errlen)
 {
@@ -626,7 +693,26 @@ static int next(struct archive *ar, struct archive_entry **ae, char *err,
 		return 1;
 	snprintf(err, errlen, "%s", archive_error_string(ar) ?
 		 archive_error_string(ar) : "cannot read an entry");
-	return -EBADMSG;
+	return r == ARCHIVE_RETRY ? DAMAGED : -EBADMSG;
+}
+
+#define ROUND(n)	(((n) + 4095) & ~4095ULL)
+
+/* Count file entry ae's data into st: its size, and what of it is holes
+ * (a sparse entry lists where its data lies). */
+static void count_data(struct archive_entry *ae, struct conv_in_stats *st)
+{
+	uint64_t size = archive_entry_size(ae), data = 0;
+	la_int64_t off, len;
+
+	st->bytes += size;
+	st->rounded += ROUND(size);
+	if (archive_entry_sparse_reset(ae) == 0)
+		return;
+	while (archive_entry_sparse_next(ae, &off, &len) == ARCHIVE_OK)
+		data += ROUND((uint64_t)(off & 4095) + len);
+	if (data < ROUND(size))
+		st->holes += ROUND(size) - data;
 }
 
 int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen)
@@ -639,16 +725,16 @@ int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen)
 	if (!ar)
 		return -EBADMSG;
 	memset(st, 0, sizeof(*st));
-	while ((r = next(ar, &ae, err, errlen)) == 1) {
-		const char *p = archive_entry_pathname(ae);
+	while ((r = next(ar, &ae, err, errlen)) > 0) {
+		const char *p;
 
+		if (r == DAMAGED)
+			continue;	/* told when extracting */
+		p = archive_entry_pathname(ae);
 		st->entries++;
 		if (archive_entry_filetype(ae) == AE_IFREG &&
-		    !archive_entry_hardlink(ae) && archive_entry_size(ae) > 0) {
-			st->bytes += archive_entry_size(ae);
-			st->rounded += (archive_entry_size(ae) + 4095) &
-				       ~4095ULL;
-		}
+		    !archive_entry_hardlink(ae) && archive_entry_size(ae) > 0)
+			count_data(ae, st);
 		len = p ? strlen(p) : 0;
 		st->names += len;
 	}
@@ -669,15 +755,28 @@ int conv_in_extract(int fd, struct p9_client *c, uint32_t root,
 		.errlen = errlen, .cwd = P9_NOFID,
 	};
 	struct archive_entry *ae;
+	char what[1024];
 	size_t i;
-	int r, e = 0;
+	int r, e = 0, damaged = 0;
 
 	memset(st, 0, sizeof(*st));
 	ci.ar = reader(fd, err, errlen);
 	if (!ci.ar)
 		return -EBADMSG;
-	while (!e && (r = next(ci.ar, &ae, err, errlen)) == 1) {
+	while (!e && (r = next(ci.ar, &ae, err, errlen)) > 0) {
+		if (r == DAMAGED) {	/* one warning for a damaged stretch */
+			snprintf(what, sizeof(what), "what follows it is "
+				 "damaged (%s): skipped to the next header", err);
+			if (!damaged++)
+				lose(&ci, ci.last[0] ? ci.last : "(the start)",
+				     what, 0);
+			continue;
+		}
+		damaged = 0;
 		st->entries++;
+		snprintf(ci.last, sizeof(ci.last), "%s",
+			 archive_entry_pathname(ae) ? archive_entry_pathname(ae)
+						    : "\"\"");
 		e = put(&ci, ae);
 	}
 	if (!e && r < 0)

@@ -74,6 +74,8 @@ struct conv_in_stats {
 	unsigned long dirs_made;	/* parents the archive left out */
 	unsigned long long bytes;	/* file data (scan: sizes summed) */
 	unsigned long long rounded;	/* scan: each file's size to 4 KiB */
+	unsigned long long holes;	/* scan: of rounded, the holes of
+					   sparse files */
 	unsigned long long names;	/* bytes of path names (scan) */
 	unsigned long losses;	/* entries not stored whole (warned) */
 	/* entries whose owner, mode, mtime, sub-second mtime did not stay */

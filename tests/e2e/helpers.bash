@@ -31,7 +31,7 @@ setup() {
 qemu_left() {
 	local p
 	for p in $(pgrep -f 'virtserialport,chardev=p9,name=qemount0'); do
-		tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null |
+		tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" |
 			grep -qxF "TMPDIR=$TMPDIR" && echo "$p"
 	done
 	true
