@@ -91,8 +91,8 @@ int cmd_cat(int argc, char **argv)
 		rc = EXIT_FAIL;
 	else if (r) {
 		why = sess_lost(s, lost, sizeof(lost));
-		warnx("%s: %s: %s", so.image, argv[optind + 1], why ? why :
-		      r == -EINVAL ? "not a regular file" : strerror(-r));
+		cmd_warnx("%s: %s: %s", so.image, argv[optind + 1], why ? why :
+			  r == -EINVAL ? "not a regular file" : strerror(-r));
 		rc = EXIT_FAIL;
 	}
 	if (sess_close(s, NULL, err, sizeof(err)) && !rc) {

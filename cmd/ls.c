@@ -186,9 +186,10 @@ int cmd_ls(int argc, char **argv)
 	r = list(s, path, &l, where, sizeof(where));
 	if (r) {
 		why = sess_lost(s, lost, sizeof(lost));
-		warnx("%s: %s%s%s: %s", so.image, path,
-		      path[0] && where[0] ? "/" : "",
-		      path[0] || where[0] ? where : "/", why ? why : strerror(-r));
+		cmd_warnx("%s: %s%s%s: %s", so.image, path,
+			  path[0] && where[0] ? "/" : "",
+			  path[0] || where[0] ? where : "/",
+			  why ? why : strerror(-r));
 		rc = EXIT_FAIL;
 	}
 	if (sess_close(s, NULL, err, sizeof(err)) && !rc) {
