@@ -153,7 +153,8 @@ int cmd_ls(int argc, char **argv)
 	struct sess_opts so = { 0 };
 	struct list l = { 0 };
 	const char *path = "";
-	char err[2048], where[4096] = "";
+	char err[2048], where[4096] = "", lost[1024];
+	const char *why;
 	int c, r, longfmt = 0, rc = 0;
 	size_t i;
 	struct sess *s;
@@ -184,8 +185,11 @@ int cmd_ls(int argc, char **argv)
 		return EXIT_FAIL;
 	r = list(s, path, &l, where, sizeof(where));
 	if (r) {
-		warnx("%s: %s%s%s: %s", so.image, path[0] ? path : "/",
-		      where[0] ? "/" : "", where, strerror(-r));
+		why = sess_lost(s, lost, sizeof(lost));
+		cmd_warnx("%s: %s%s%s: %s", so.image, path,
+			  path[0] && where[0] ? "/" : "",
+			  path[0] || where[0] ? where : "/",
+			  why ? why : strerror(-r));
 		rc = EXIT_FAIL;
 	}
 	if (sess_close(s, NULL, err, sizeof(err)) && !rc) {

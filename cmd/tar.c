@@ -111,7 +111,8 @@ static int parse(int argc, char **argv, struct args *a)
 static int convert(struct args *a, struct sess *s, struct outfile *of)
 {
 	struct run r = { .c = sess_client(s), .image = a->so.image };
-	char where[4096];
+	char where[4096], lost[1024];
+	const char *why;
 	int e;
 
 	a->co.warn = warn_entry;
@@ -125,8 +126,10 @@ static int convert(struct args *a, struct sess *s, struct outfile *of)
 	}
 	e = walk_tree(r.c, sess_root(s), entry, &r, where, sizeof(where));
 	if (e) {
+		why = sess_lost(s, lost, sizeof(lost));
 		cmd_warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
-		      conv_out_error(r.w) ? conv_out_error(r.w) : strerror(-e));
+			  why ? why : conv_out_error(r.w) ? conv_out_error(r.w) :
+			  strerror(-e));
 		conv_out_abort(r.w);
 		return EXIT_FAIL;
 	}

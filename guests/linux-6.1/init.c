@@ -439,7 +439,7 @@ static int kmsg_mark(void)
  */
 static void kmsg_tell(int fd)
 {
-	char rec[1024], *msg, *end;
+	char rec[1024], *msg, *end, *cut;
 	ssize_t n;
 
 	while (fd >= 0 && (n = read(fd, rec, sizeof(rec) - 1)) != 0) {
@@ -455,7 +455,15 @@ static void kmsg_tell(int fd)
 		end = strchr(++msg, '\n');
 		if (end)
 			*end = '\0';
-		say("kernel: %s", msg);
+		/* a message of several lines: "\x0a" between them (the
+		 * kernel escapes what is not printable); a line each */
+		for (; (cut = strstr(msg, "\\x0a")); msg = cut + 4) {
+			*cut = '\0';
+			if (*msg)
+				say("kernel: %s", msg);
+		}
+		if (*msg)
+			say("kernel: %s", msg);
 	}
 }
 
