@@ -6,17 +6,21 @@
  * (PR_SET_PDEATHSIG, lib/vm.c), so the process forks into the background
  * first, and the child boots the guests, mounts, and only then tells the
  * waiting parent over a pipe that the mountpoint works.  Each guest is
- * started from the main thread, which lives until the end.
+ * started from the main thread, which lives until the end.  Until it has
+ * told, the child dies with the parent: a mount given up on (^C, kill)
+ * never appears later.
  */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -302,17 +306,23 @@ static int close_all(struct args *a, struct src *srcs)
 	return rc;
 }
 
-/* The mount is up: let the waiting parent go, and leave the terminal. */
-static void ready(int *notify)
+/*
+ * The mount is up: let the waiting parent go, and leave the terminal.
+ * -1 if the parent is gone (killed while it waited): nobody wants the
+ * mount then.
+ */
+static int ready(int *notify)
 {
-	int null;
+	int null, told;
 
 	if (*notify < 0)
-		return;
-	if (write(*notify, "k", 1) != 1)
-		warn("telling the parent");
+		return 0;
+	prctl(PR_SET_PDEATHSIG, 0);	/* from now on we outlive it */
+	told = write(*notify, "k", 1) == 1;
 	close(*notify);
 	*notify = -1;
+	if (!told)
+		return -1;
 	null = open("/dev/null", O_RDWR);
 	if (null >= 0) {
 		dup2(null, 0);
@@ -321,6 +331,7 @@ static void ready(int *notify)
 		if (null > 2)
 			close(null);
 	}
+	return 0;
 }
 
 /* Everything after the fork: boot, mount, serve, shut down. */
@@ -347,7 +358,8 @@ static int serve(struct args *a, const char *mnt, int notify)
 		goto out;
 	}
 	lockfd = take_lock(mnt, lock, sizeof(lock));
-	ready(&notify);
+	if (ready(&notify))
+		goto out;
 	if (chdir("/") != 0)
 		warn("chdir /");
 	rc = 0;
@@ -374,7 +386,7 @@ out:
 static int background(struct args *a, const char *mnt)
 {
 	int p[2], status;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	char c = 0;
 
 	if (pipe2(p, O_CLOEXEC) != 0)
@@ -385,6 +397,10 @@ static int background(struct args *a, const char *mnt)
 	if (pid == 0) {
 		close(p[0]);
 		setsid();
+		/* SIGTERM: a mount already made is unmounted (nsfs_new) */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)	/* it died before prctl */
+			exit(EXIT_FAIL);
 		exit(serve(a, mnt, p[1]));
 	}
 	close(p[1]);
@@ -395,7 +411,11 @@ static int background(struct args *a, const char *mnt)
 		return 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	warnx("%s: its server was killed before the mount was up (%s)",
+	      a->mountpoint, strsignal(WTERMSIG(status)));
+	return EXIT_FAIL;
 }
 
 int cmd_mount(int argc, char **argv)
