@@ -288,8 +288,12 @@ static int boot_all(struct args *a, struct src *srcs)
 	return 0;
 }
 
-/* Shut every guest down, the last first; 0 if all went cleanly. */
-static int close_all(struct args *a, struct src *srcs)
+/*
+ * Shut every guest down, the last first; 0 if all went cleanly.  What
+ * went wrong is said only if quiet is 0 (the run failed for a reason
+ * already said: a guest that died is not shut down cleanly either).
+ */
+static int close_all(struct args *a, struct src *srcs, int quiet)
 {
 	char err[1024];
 	size_t i = ns_count(a->ns);
@@ -299,7 +303,8 @@ static int close_all(struct args *a, struct src *srcs)
 		if (!srcs[i].s)
 			continue;
 		if (sess_close(srcs[i].s, NULL, err, sizeof(err))) {
-			warnx("%s: %s", srcs[i].image, err);
+			if (!quiet)
+				warnx("%s: %s", srcs[i].image, err);
 			rc = -1;
 		}
 	}
@@ -369,7 +374,7 @@ static int serve(struct args *a, const char *mnt, int notify)
 	}
 out:
 	nsfs_free(fs);	/* unmounts */
-	if (srcs && close_all(a, srcs))
+	if (srcs && close_all(a, srcs, rc != 0))
 		rc = EXIT_FAIL;
 	free(srcs);
 	if (lockfd >= 0) {
