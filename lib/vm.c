@@ -373,8 +373,12 @@ static int build_argv(const struct vm_config *cfg, int accel_kvm,
 	 * while the device is created: that read, when it waits on the
 	 * network (a URL), runs the main loop too early and the guest
 	 * starts with no kernel in memory (QEMU 7.2) */
+	/* an error writing the image (its disk is full) is the guest's
+	 * EIO: QEMU's default stops the guest on ENOSPC, which the host
+	 * would only see as a guest that no longer answers */
 	arg(a, "-device");
-	arg(a, "virtio-blk-device,drive=d0,cyls=16383,heads=16,secs=63");
+	arg(a, "virtio-blk-device,drive=d0,cyls=16383,heads=16,secs=63,"
+	    "werror=report,rerror=report");
 	arg(a, "-chardev");
 	arg(a, "socket,id=p9,fd=%d", chan_fd);
 	arg(a, "-device");

@@ -3,8 +3,8 @@
 # the mounted tree read by ordinary tools (bsdtar from the directory,
 # find, stat, sha256sum, readlink) against the testdata manifests; rw
 # sessions checked after unmount by `qemount tar` and the filesystem's
-# own fsck; parallel readers; killing the tool or qemu; errnos; a mount
-# table joining two images.
+# own fsck; parallel readers; fusermount3 -u; errnos; a mount table
+# joining two images.  (Killing the tool or qemu: faults.bats.)
 
 load helpers
 load mount-helpers
@@ -179,35 +179,6 @@ rw_changes() {
 	run --separate-stderr timeout $LIMIT "$QM" mount -o rw "$(image_of iso9660)" "$MNT"
 	fails_cleanly iso9660
 	not_mounted "$MNT"
-}
-
-@test "kill -9 of the tool: the mount goes, and qemu with it" {
-	qm_mount "$(image_of ext4)" "$MNT"
-	pid=$(pgrep -f -- "mount $(image_of ext4) $MNT" | head -1)
-	[ -n "$pid" ]
-	kill -9 "$pid"
-	wait_until $WAIT not_mounted "$MNT"
-	wait_until $WAIT test -z "$(qemu_left)"
-}
-
-@test "kill -9 of qemu: the tool unmounts and exits" {
-	qm_mount "$(image_of ext4)" "$MNT"
-	pid=$(pgrep -f -- "mount $(image_of ext4) $MNT" | head -1)
-	kill -9 $(qemu_left)
-	wait_until $WAIT not_mounted "$MNT"
-	wait_until $WAIT eval '! kill -0 '"$pid"' 2>/dev/null'
-	[ -z "$(ls -A "$MNT")" ]	# the empty directory again, no ENOTCONN
-}
-
-@test "-f stays in the foreground; SIGTERM unmounts cleanly" {
-	timeout $LIMIT "$QM" mount -f "$(image_of ext4)" "$MNT" 2> "$OUT/err" &
-	pid=$!
-	wait_until $WAIT mounted "$MNT"
-	[ -f "$MNT/dir/file" ]
-	kill -TERM $pid
-	wait $pid
-	not_mounted "$MNT"
-	[ ! -s "$OUT/err" ]
 }
 
 @test "fusermount3 -u alone also ends the tool" {
