@@ -431,8 +431,12 @@ static int answer_all(struct p9_server *s, size_t *have, int wfd)
 			return err;
 		pos += size;
 	}
-	memmove(s->in, s->in + pos, *have - pos);
-	*have -= pos;
+	/* only what was answered goes: a frame still arriving stays put,
+	 * or a large Twrite would be moved once per read that adds to it */
+	if (pos) {
+		memmove(s->in, s->in + pos, *have - pos);
+		*have -= pos;
+	}
 	return 0;
 }
 
