@@ -2,8 +2,10 @@
  * server.c - a single-process 9P2000.L file server over an fd pair.
  *
  * Serves the message set of p9.h as the Linux kernel client and diod's
- * protocol.md describe it.  One request is read, answered and written
- * at a time, in arrival order, so Tflush never finds work in flight.
+ * protocol.md describe it.  Requests are answered one at a time, in
+ * arrival order, so Tflush never finds work in flight.  The replies to
+ * the requests one read brought are written together: on a virtio port
+ * each write(2) costs the guest an exit to the host and an interrupt.
  *
  * Each fid holds an O_PATH|O_NOFOLLOW handle.  Objects are reached only
  * by openat() of one checked name from a handle already held, starting
@@ -384,7 +386,16 @@ static const struct {
 	[P9_TCLUNK] = { srv_clunk, 0 },
 };
 
-/* answer - handle the frame buf[0..len) and write its reply to wfd. */
+/* flush - write the replies gathered in out. */
+static int flush(struct p9_server *s, int wfd)
+{
+	int err = write_all(wfd, s->out, s->outlen);
+
+	s->outlen = 0;
+	return err;
+}
+
+/* answer - handle the frame buf[0..len), its reply added to out. */
 static int answer(struct p9_server *s, const uint8_t *buf, size_t len,
 		  int wfd)
 {
@@ -392,6 +403,10 @@ static int answer(struct p9_server *s, const uint8_t *buf, size_t len,
 	struct p9_msg r, a;
 	int n, err;
 
+	/* out holds OUT_BATCH bytes and one largest reply more */
+	if (s->outlen > OUT_BATCH && (err = flush(s, wfd)))
+		return err;
+	s->reply = s->out + s->outlen;
 	memset(&a, 0, sizeof(a));
 	if (!handlers[type].fn)
 		err = -EOPNOTSUPP;
@@ -405,16 +420,20 @@ static int answer(struct p9_server *s, const uint8_t *buf, size_t len,
 	a.tag = buf[5] | buf[6] << 8;
 	if (err)
 		a.u.rlerror.ecode = -err;
-	n = p9_encode(s->out, s->msize, &a);
+	n = p9_encode(s->reply, s->msize, &a);
 	if (n < 0) {
 		a.type = P9_RLERROR;
 		a.u.rlerror.ecode = -n;
-		n = p9_encode(s->out, s->msize, &a);
+		n = p9_encode(s->reply, s->msize, &a);
 	}
-	return write_all(wfd, s->out, n);
+	s->outlen += n;
+	return 0;
 }
 
-/* answer_all - answer every whole frame of in[0..*have), keep the rest. */
+/*
+ * answer_all - answer every whole frame of in[0..*have), keep the rest;
+ * the replies are written before it returns.
+ */
 static int answer_all(struct p9_server *s, size_t *have, int wfd)
 {
 	size_t pos = 0;
@@ -431,6 +450,8 @@ static int answer_all(struct p9_server *s, size_t *have, int wfd)
 			return err;
 		pos += size;
 	}
+	if (s->outlen && (err = flush(s, wfd)))
+		return err;
 	/* only what was answered goes: a frame still arriving stays put,
 	 * or a large Twrite would be moved once per read that adds to it */
 	if (pos) {
@@ -504,7 +525,7 @@ int p9_server_new(const struct p9_server_config *cfg, struct p9_server **out)
 	s->root_dev = st.st_dev;
 	s->root_ino = st.st_ino;
 	s->in = malloc(s->cfg.max_msize);
-	s->out = malloc(s->cfg.max_msize);
+	s->out = malloc(s->cfg.max_msize + OUT_BATCH);
 	s->dents = malloc(DENTS_SZ);
 	if (!s->in || !s->out || !s->dents)
 		goto err_bufs;

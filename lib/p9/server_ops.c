@@ -302,7 +302,7 @@ int srv_read(struct p9_server *s, const struct p9_msg *r,
 		  struct p9_msg *a)
 {
 	struct fid *f = srv_fid_find(s, r->u.tread.fid);
-	uint8_t *buf = s->out + P9_IOHDRSZ;
+	uint8_t *buf = s->reply + P9_IOHDRSZ;
 	uint32_t count = r->u.tread.count;
 	uint64_t off = r->u.tread.offset;
 	ssize_t n;
@@ -399,7 +399,7 @@ static int dents_pack(struct p9_server *s, size_t n, uint32_t cap,
 		d.qid.path = e->ino;
 		/* ".", ".." and names over 255 bytes are never sent */
 		if (p9_name_ok(d.name) &&
-		    !p9_dirent_put(s->out + P9_IOHDRSZ, cap, pos, &d))
+		    !p9_dirent_put(s->reply + P9_IOHDRSZ, cap, pos, &d))
 			return 1;
 		*resume = e->off;
 	}
@@ -442,7 +442,7 @@ int srv_readdir(struct p9_server *s, const struct p9_msg *r,
 	if (full && pos == 0)
 		return -EINVAL;
 	a->u.rread.count = pos;
-	a->u.rread.data = s->out + P9_IOHDRSZ;
+	a->u.rread.data = s->reply + P9_IOHDRSZ;
 	return 0;
 }
 
