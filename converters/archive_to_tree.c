@@ -146,7 +146,7 @@ static int walk_n(struct conv_in *ci, uint32_t fid, unsigned n,
  */
 static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
 {
-	char path[sizeof(ci->cur)];
+	char path[sizeof(ci->cur)] = "";	/* n == 0: the root */
 	size_t len = 0;
 	uint32_t fid, next;
 	unsigned i;
