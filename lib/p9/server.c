@@ -3,9 +3,10 @@
  *
  * Serves the message set of p9.h as the Linux kernel client and diod's
  * protocol.md describe it.  Requests are answered one at a time, in
- * arrival order, so Tflush never finds work in flight.  The replies to
- * the requests one read brought are written together: on a virtio port
- * each write(2) costs the guest an exit to the host and an interrupt.
+ * arrival order, so Tflush never finds work in flight.  Replies are
+ * gathered and written together while more requests are waiting: on a
+ * virtio port each write(2) costs the guest an exit to the host and an
+ * interrupt.
  *
  * Each fid holds an O_PATH|O_NOFOLLOW handle.  Objects are reached only
  * by openat() of one checked name from a handle already held, starting
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +388,14 @@ static const struct {
 	[P9_TCLUNK] = { srv_clunk, 0 },
 };
 
+/* input_waiting - can fd be read without waiting? */
+static int input_waiting(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
 /* flush - write the replies gathered in out. */
 static int flush(struct p9_server *s, int wfd)
 {
@@ -430,10 +440,7 @@ static int answer(struct p9_server *s, const uint8_t *buf, size_t len,
 	return 0;
 }
 
-/*
- * answer_all - answer every whole frame of in[0..*have), keep the rest;
- * the replies are written before it returns.
- */
+/* answer_all - answer every whole frame of in[0..*have), keep the rest. */
 static int answer_all(struct p9_server *s, size_t *have, int wfd)
 {
 	size_t pos = 0;
@@ -450,8 +457,6 @@ static int answer_all(struct p9_server *s, size_t *have, int wfd)
 			return err;
 		pos += size;
 	}
-	if (s->outlen && (err = flush(s, wfd)))
-		return err;
 	/* only what was answered goes: a frame still arriving stays put,
 	 * or a large Twrite would be moved once per read that adds to it */
 	if (pos) {
@@ -492,6 +497,11 @@ int p9_server_serve(struct p9_server *s, int rfd, int wfd)
 		}
 		have += n;
 		if ((err = answer_all(s, &have, wfd)))
+			break;
+		/* the replies wait while the next requests are already here,
+		 * but not for the rest of a frame: that may take many reads */
+		if (s->outlen && (have || !input_waiting(rfd)) &&
+		    (err = flush(s, wfd)))
 			break;
 	}
 	fids_drop_all(s);
