@@ -115,7 +115,8 @@ static int build(struct job *j, int fd, uint64_t size)
 		.mkfs_args = j->mkfs_args, .n_mkfs_args = j->n_mkfs_args,
 		.timeout_ms = j->timeout_ms, .echo_log = j->verbose,
 	};
-	struct conv_in_opts co = { .warn = warn_entry, .warn_arg = j };
+	struct conv_in_opts co = { .warn = warn_entry, .warn_arg = j,
+				   .writers = CONV_IN_WRITERS };
 	struct conv_in_stats *st = &j->st;
 	struct sess_times t;
 	struct sess *s;
