@@ -8,11 +8,12 @@
  * virtio port each write(2) costs the guest an exit to the host and an
  * interrupt.
  *
- * Each fid holds an O_PATH|O_NOFOLLOW handle.  Objects are reached only
- * by openat() of one checked name from a handle already held, starting
- * at the root; ".." at the root stays there.  Files are opened for I/O
- * by reopening "/proc/self/fd/N", which names the held inode and no
- * path the client chose.  The one composed path is for xattrs on a
+ * Each fid holds an O_PATH|O_NOFOLLOW handle (a file Tlcreate made: a
+ * dup of the open file).  Objects are reached only by openat() of one
+ * checked name from a handle already held, starting at the root; ".."
+ * at the root stays there.  Files are opened for I/O by reopening
+ * "/proc/self/fd/N", which names the held inode and no path the client
+ * chose.  The one composed path is for xattrs on a
  * symlink: "/proc/self/fd/<parent>/<name>" with a name checked by
  * p9_name_ok, acted on with the l*xattr calls.
  */

@@ -31,7 +31,8 @@ enum { XA_NONE, XA_READ, XA_WRITE };
 struct fid {
 	struct fid *next;
 	uint32_t num;
-	int fd;			/* O_PATH handle; -1 on xattr-read fids */
+	int fd;			/* O_PATH handle (a file Tlcreate made: a dup
+				   of ofd); -1 on xattr-read fids */
 	int ofd;		/* open for I/O by Tlopen/Tlcreate, or -1 */
 	int pfd;		/* parent dir when fd is a symlink, or -1 */
 	char *pname;		/* the symlink's name in pfd */
