@@ -12,6 +12,9 @@
 #   make fuzz-seeds rewrite the seeds from the unit tests' byte vectors
 #   make bench      9P throughput over a socketpair, and qemount tar against
 #                   guestfish and the no-VM readers (tests/bench/bench.sh)
+#   make soak       SOAK_RUNS qemount tar runs (200), SOAK_PARALLEL at a time
+#                   (4), each output checked, then nothing left behind; peak
+#                   RSS (tests/soak/soak)
 #   make clean
 
 CC      ?= cc
@@ -61,7 +64,7 @@ GUEST_COMMON := guests/$(GUEST)/init.c guests/$(GUEST)/progs.sh \
 	      guests/$(GUEST)/mkfs.txt $(wildcard lib/p9/*.c lib/p9/*.h)
 GUEST_SRC  := guests/$(GUEST)/build.sh guests/$(GUEST)/manifest $(GUEST_COMMON)
 
-.PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke fuzz-merge bench clean
+.PHONY: all tools guest demo check unit e2e asan fuzz fuzz-seeds fuzz-smoke fuzz-merge bench soak clean
 all: tools guest
 tools: $(BIN) $(ALIASES) $(MKFS_AFFS)
 guest: $(GUEST_OUT)
@@ -132,13 +135,27 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_COMMON) $(LIB)
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_COMMON) $(LIB) $(LDLIBS)
 
 # Test-only tools: qm-put writes into an image through a guest (no
-# `qemount pack` yet), for tests/e2e/affs.bats.
-TEST_TOOLS := $(B)/tools/qm-put
+# `qemount pack` yet), for tests/e2e/affs.bats; the hostile guest's
+# initrd, for tests/e2e/hostile.bats.
+HOSTILE := $(B)/tools/hostile-guest.cpio
+TEST_TOOLS := $(B)/tools/qm-put $(HOSTILE)
 
 $(B)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(QM_CFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Its /init is tests/tools/hostile-guest.c over the codec, static with
+# musl as the guests' own programs are (guests/linux-6.1/progs.sh); the
+# test puts it next to the lean guest's kernel.
+$(HOSTILE): tests/tools/hostile-guest.c lib/p9/codec.c lib/p9/p9.h
+	@mkdir -p $(B)/tools/hostile-root
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)musl-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Ilib/p9 \
+		-o $(B)/tools/hostile-root/init tests/tools/hostile-guest.c \
+		lib/p9/codec.c
+	$(Q)cd $(B)/tools/hostile-root && echo init | \
+		cpio --quiet -o -H newc -R 0:0 --reproducible > $(abspath $@)
 
 unit: $(UNIT_BIN)
 	$(Q)prove -f -o -e '' $(UNIT_BIN)
@@ -225,6 +242,15 @@ $(B)/bench/p9bench: tests/bench/p9bench.c $(UNIT_COMMON) $(LIB)
 bench: $(B)/bench/p9bench
 	$(Q)$(B)/bench/p9bench
 	$(Q)tests/bench/bench.sh
+
+# Many qemount tar runs at once over the testdata images, each output
+# checked; then no qemu, temp file or fd left (tests/soak/soak).  The
+# e2e suite runs a short one (tests/e2e/soak.bats).
+SOAK_RUNS ?= 200
+SOAK_PARALLEL ?= 4
+soak: tools guest
+	$(Q)$(MAKE) --no-print-directory -C testdata
+	$(Q)tests/soak/soak -n $(SOAK_RUNS) -j $(SOAK_PARALLEL)
 
 clean:
 	rm -rf $(B)

@@ -62,7 +62,8 @@ int cmd_cat(int argc, char **argv)
 	};
 	struct sess_opts so = { 0 };
 	struct sess *s;
-	char err[2048];
+	char err[2048], lost[1024];
+	const char *why;
 	int c, r, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "vh", longs, NULL)) != -1) {
@@ -89,8 +90,9 @@ int cmd_cat(int argc, char **argv)
 	if (r == -EPIPE)	/* the reader went away: not worth a word */
 		rc = EXIT_FAIL;
 	else if (r) {
-		warnx("%s: %s: %s", so.image, argv[optind + 1],
-		      r == -EINVAL ? "not a regular file" : strerror(-r));
+		why = sess_lost(s, lost, sizeof(lost));
+		cmd_warnx("%s: %s: %s", so.image, argv[optind + 1], why ? why :
+			  r == -EINVAL ? "not a regular file" : strerror(-r));
 		rc = EXIT_FAIL;
 	}
 	if (sess_close(s, NULL, err, sizeof(err)) && !rc) {

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct sess_opts;
 
@@ -68,6 +69,19 @@ int cmd_open(const struct sess_opts *so, struct sess **s);
  * quotes, backslash and control bytes escaped, other bytes as they are.
  */
 void cmd_json_str(const char *s);
+
+/*
+ * cmd_put_name - s on f as `ls -b` shows a name: control bytes and '\'
+ * as \ooo octal, other bytes as they are.
+ */
+void cmd_put_name(FILE *f, const char *s);
+
+/*
+ * cmd_warnx - warnx(3) of the formatted message with cmd_put_name's
+ * escapes: for a line that holds names from an archive or an image,
+ * which may hold a newline, so that it stays one line.
+ */
+void cmd_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * cmd_write_all - write data[0..n) to fd, through short writes and

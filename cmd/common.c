@@ -4,6 +4,7 @@
 #include <err.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,4 +177,30 @@ int cmd_copy(int from, int to)
 			return e;
 	}
 	return 0;
+}
+
+void cmd_put_name(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\')
+			fprintf(f, "\\%03o", (unsigned char)*s);
+		else
+			putc(*s, f);
+}
+
+void cmd_warnx(const char *fmt, ...)
+{
+	char msg[8192], line[4 * sizeof(msg)];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f = fmemopen(line, sizeof(line), "w");
+	if (f) {
+		cmd_put_name(f, msg);
+		fclose(f);
+	}
+	warnx("%s", f ? line : msg);
 }

@@ -65,16 +65,6 @@ static int by_path(const void *a, const void *b)
 		      ((const struct item *)b)->path);
 }
 
-/* A name as `ls -b` shows it: control bytes and '\' as \ooo. */
-static void put_name(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\')
-			printf("\\%03o", (unsigned char)*s);
-		else
-			putchar(*s);
-}
-
 static void put_mode(uint32_t m)
 {
 	static const char *rwx = "rwxrwxrwx";
@@ -113,10 +103,10 @@ static void put_item(const struct item *it, int longfmt)
 			       (unsigned long long)a->nlink, a->uid, a->gid,
 			       (unsigned long long)a->size, when);
 	}
-	put_name(it->path);
+	cmd_put_name(stdout, it->path);
 	if (longfmt && it->target) {
 		fputs(" -> ", stdout);
-		put_name(it->target);
+		cmd_put_name(stdout, it->target);
 	}
 	putchar('\n');
 }
@@ -163,7 +153,8 @@ int cmd_ls(int argc, char **argv)
 	struct sess_opts so = { 0 };
 	struct list l = { 0 };
 	const char *path = "";
-	char err[2048], where[4096] = "";
+	char err[2048], where[4096] = "", lost[1024];
+	const char *why;
 	int c, r, longfmt = 0, rc = 0;
 	size_t i;
 	struct sess *s;
@@ -194,8 +185,11 @@ int cmd_ls(int argc, char **argv)
 		return EXIT_FAIL;
 	r = list(s, path, &l, where, sizeof(where));
 	if (r) {
-		warnx("%s: %s%s%s: %s", so.image, path[0] ? path : "/",
-		      where[0] ? "/" : "", where, strerror(-r));
+		why = sess_lost(s, lost, sizeof(lost));
+		cmd_warnx("%s: %s%s%s: %s", so.image, path,
+			  path[0] && where[0] ? "/" : "",
+			  path[0] || where[0] ? where : "/",
+			  why ? why : strerror(-r));
 		rc = EXIT_FAIL;
 	}
 	if (sess_close(s, NULL, err, sizeof(err)) && !rc) {

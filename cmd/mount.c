@@ -6,17 +6,21 @@
  * (PR_SET_PDEATHSIG, lib/vm.c), so the process forks into the background
  * first, and the child boots the guests, mounts, and only then tells the
  * waiting parent over a pipe that the mountpoint works.  Each guest is
- * started from the main thread, which lives until the end.
+ * started from the main thread, which lives until the end.  Until it has
+ * told, the child dies with the parent: a mount given up on (^C, kill)
+ * never appears later.
  */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -284,8 +288,12 @@ static int boot_all(struct args *a, struct src *srcs)
 	return 0;
 }
 
-/* Shut every guest down, the last first; 0 if all went cleanly. */
-static int close_all(struct args *a, struct src *srcs)
+/*
+ * Shut every guest down, the last first; 0 if all went cleanly.  What
+ * went wrong is said only if quiet is 0 (the run failed for a reason
+ * already said: a guest that died is not shut down cleanly either).
+ */
+static int close_all(struct args *a, struct src *srcs, int quiet)
 {
 	char err[1024];
 	size_t i = ns_count(a->ns);
@@ -295,24 +303,31 @@ static int close_all(struct args *a, struct src *srcs)
 		if (!srcs[i].s)
 			continue;
 		if (sess_close(srcs[i].s, NULL, err, sizeof(err))) {
-			warnx("%s: %s", srcs[i].image, err);
+			if (!quiet)
+				warnx("%s: %s", srcs[i].image, err);
 			rc = -1;
 		}
 	}
 	return rc;
 }
 
-/* The mount is up: let the waiting parent go, and leave the terminal. */
-static void ready(int *notify)
+/*
+ * The mount is up: let the waiting parent go, and leave the terminal.
+ * -1 if the parent is gone (killed while it waited): nobody wants the
+ * mount then.
+ */
+static int ready(int *notify)
 {
-	int null;
+	int null, told;
 
 	if (*notify < 0)
-		return;
-	if (write(*notify, "k", 1) != 1)
-		warn("telling the parent");
+		return 0;
+	prctl(PR_SET_PDEATHSIG, 0);	/* from now on we outlive it */
+	told = write(*notify, "k", 1) == 1;
 	close(*notify);
 	*notify = -1;
+	if (!told)
+		return -1;
 	null = open("/dev/null", O_RDWR);
 	if (null >= 0) {
 		dup2(null, 0);
@@ -321,6 +336,7 @@ static void ready(int *notify)
 		if (null > 2)
 			close(null);
 	}
+	return 0;
 }
 
 /* Everything after the fork: boot, mount, serve, shut down. */
@@ -347,7 +363,8 @@ static int serve(struct args *a, const char *mnt, int notify)
 		goto out;
 	}
 	lockfd = take_lock(mnt, lock, sizeof(lock));
-	ready(&notify);
+	if (ready(&notify))
+		goto out;
 	if (chdir("/") != 0)
 		warn("chdir /");
 	rc = 0;
@@ -357,7 +374,7 @@ static int serve(struct args *a, const char *mnt, int notify)
 	}
 out:
 	nsfs_free(fs);	/* unmounts */
-	if (srcs && close_all(a, srcs))
+	if (srcs && close_all(a, srcs, rc != 0))
 		rc = EXIT_FAIL;
 	free(srcs);
 	if (lockfd >= 0) {
@@ -374,7 +391,7 @@ out:
 static int background(struct args *a, const char *mnt)
 {
 	int p[2], status;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	char c = 0;
 
 	if (pipe2(p, O_CLOEXEC) != 0)
@@ -385,6 +402,10 @@ static int background(struct args *a, const char *mnt)
 	if (pid == 0) {
 		close(p[0]);
 		setsid();
+		/* SIGTERM: a mount already made is unmounted (nsfs_new) */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)	/* it died before prctl */
+			exit(EXIT_FAIL);
 		exit(serve(a, mnt, p[1]));
 	}
 	close(p[1]);
@@ -395,7 +416,11 @@ static int background(struct args *a, const char *mnt)
 		return 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	warnx("%s: its server was killed before the mount was up (%s)",
+	      a->mountpoint, strsignal(WTERMSIG(status)));
+	return EXIT_FAIL;
 }
 
 int cmd_mount(int argc, char **argv)

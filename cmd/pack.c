@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -52,6 +53,8 @@ struct job {
 	uint64_t size;		/* 0: auto */
 	int strict, verbose, timeout_ms;
 	int in;			/* the archive, seekable */
+	const char *scratch;	/* the folder the image is built in, if
+				   not OUT's own file */
 	unsigned long warnings;
 	struct conv_in_stats scan, st;	/* what the archive holds; what
 					   the last build stored */
@@ -63,7 +66,7 @@ static void warn_entry(void *arg, const char *path, const char *what)
 	struct job *j = arg;
 
 	j->warnings++;
-	warnx("warning: %s: %s: %s", j->archive, path, what);
+	cmd_warnx("warning: %s: %s: %s", j->archive, path, what);
 }
 
 /*
@@ -136,6 +139,9 @@ static int build(struct job *j, int fd, uint64_t size)
 		return e;
 	}
 	j->warnings = 0;
+	if (j->verbose)
+		fprintf(stderr, "qemount pack: %s: %s formatted and mounted, "
+			"filling it\n", j->out, j->fs);
 	t0 = cmd_now();
 	e = conv_in_extract(j->in, sess_client(s), sess_root(s), &co, st,
 			    err, sizeof(err));
@@ -150,6 +156,9 @@ static int build(struct job *j, int fd, uint64_t size)
 			 j->archive);
 		e = -EINVAL;
 	}
+	if (!e && j->verbose)
+		fprintf(stderr, "qemount pack: %s: %lu entries written, "
+			"unmounting\n", j->out, st->entries);
 	if (!e && (e = sess_commit(s, j->timeout_ms ? j->timeout_ms :
 				  COMMIT_MS, err, sizeof(err))))
 		snprintf(j->err, sizeof(j->err), "%s: %s", j->out, err);
@@ -182,10 +191,24 @@ static int raw_file(struct job *j, struct outfile *of)
 			warn("%s", j->out);
 		return fd;
 	}
-	fd = outfile_scratch(NULL, err, sizeof(err));
+	fd = outfile_scratch(&j->scratch, err, sizeof(err));
 	if (fd < 0)
 		warnx("%s: %s", j->out, err);
 	return fd < 0 ? -1 : fd;
+}
+
+/*
+ * Whether the disk that holds fd is full (under a MiB left to us): the
+ * guest then saw its writes to the image fail (EIO, lib/vm.c), and what
+ * it says of that is less to the point than ENOSPC.
+ */
+static int disk_full(int fd)
+{
+	struct statvfs v;
+
+	if (fstatvfs(fd, &v))
+		return 0;
+	return (geteuid() ? v.f_bavail : v.f_bfree) * v.f_frsize < (1 << 20);
 }
 
 /* Copy file fd, from its start, to standard output. */
@@ -284,8 +307,12 @@ static int run(struct job *j)
 		warnx("%s: %s does not fit in %llu bytes of %s%s", j->out,
 		      j->archive, (unsigned long long)j->size, j->fs,
 		      auto_size ? "" : " (--size)");
+	else if (e && disk_full(raw))
+		warnx("%s: %s%s%s%s", j->out, j->scratch ? "building it in " :
+		      "", j->scratch ? j->scratch : "", j->scratch ? ": " : "",
+		      strerror(ENOSPC));
 	else if (e)
-		warnx("%s", j->err);
+		cmd_warnx("%s", j->err);
 	if (!e)
 		e = deliver(j, raw, of);
 	else

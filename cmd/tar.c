@@ -40,7 +40,7 @@ static void warn_entry(void *arg, const char *path, const char *what)
 	struct run *r = arg;
 
 	r->warnings++;
-	warnx("warning: %s: %s: %s", r->image, path, what);
+	cmd_warnx("warning: %s: %s: %s", r->image, path, what);
 }
 
 static int entry(void *arg, const struct walk_entry *e)
@@ -93,16 +93,24 @@ static int parse(int argc, char **argv, struct args *a)
 	}
 	a->so.image = argv[optind];
 	a->so.echo_log = a->verbose;
-	if (a->out && strcmp(a->out, "-") != 0)
-		a->co.name = a->out;
+	if (a->out && strcmp(a->out, "-") == 0)
+		a->out = NULL;
+	a->co.name = a->out;
 	return 0;
+}
+
+/* OUT, for messages. */
+static const char *out_name(const struct args *a)
+{
+	return a->out ? a->out : "standard output";
 }
 
 /* Walk the tree into the archive; 0, or 1 with the reason printed. */
 static int convert(struct args *a, struct sess *s, struct outfile *of)
 {
 	struct run r = { .c = sess_client(s), .image = a->so.image };
-	char where[4096];
+	char where[4096], lost[1024];
+	const char *why;
 	int e;
 
 	a->co.warn = warn_entry;
@@ -115,16 +123,23 @@ static int convert(struct args *a, struct sess *s, struct outfile *of)
 		return EXIT_FAIL;
 	}
 	e = walk_tree(r.c, sess_root(s), entry, &r, where, sizeof(where));
+	if (e && conv_out_write_error(r.w)) {	/* the output's fault */
+		warnx("%s: %s", out_name(a),
+		      strerror(conv_out_write_error(r.w)));
+		conv_out_abort(r.w);
+		return EXIT_FAIL;
+	}
 	if (e) {
-		warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
-		      conv_out_error(r.w) ? conv_out_error(r.w) : strerror(-e));
+		why = sess_lost(s, lost, sizeof(lost));
+		cmd_warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
+			  why ? why : conv_out_error(r.w) ? conv_out_error(r.w) :
+			  strerror(-e));
 		conv_out_abort(r.w);
 		return EXIT_FAIL;
 	}
 	e = conv_out_close(r.w);
 	if (e) {
-		warnx("%s: %s", a->out ? a->out : "standard output",
-		      strerror(-e));
+		warnx("%s: %s", out_name(a), strerror(-e));
 		return EXIT_FAIL;
 	}
 	return 0;
@@ -145,7 +160,7 @@ int cmd_tar(int argc, char **argv)
 		return rc;
 	cmd_signals();
 	if (outfile_open(a.out ? a.out : "-", &of, err, sizeof(err))) {
-		warnx("%s: %s", a.out ? a.out : "standard output", err);
+		warnx("%s: %s", out_name(&a), err);
 		return EXIT_FAIL;
 	}
 	if (cmd_open(&a.so, &s)) {
@@ -166,7 +181,7 @@ int cmd_tar(int argc, char **argv)
 		return rc;
 	}
 	if (outfile_commit(of, err, sizeof(err))) {
-		warnx("%s: %s", a.out, err);
+		warnx("%s: %s", out_name(&a), err);
 		return EXIT_FAIL;
 	}
 	if (a.verbose)

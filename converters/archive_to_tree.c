@@ -9,8 +9,12 @@
  * symlinks, so an entry below a symlink fails instead of being written
  * where the link points.  Parent directories an archive leaves out are
  * made (0755).  A later entry of the same name replaces an earlier one,
- * as tar extraction does.  A directory's mode, owner and times are set
- * after everything is in it (creating entries changes its mtime).
+ * as tar extraction does, but for a directory, which stays (and then a
+ * file of its name is a loss).  A hardlink's target is found the same
+ * way, inside the tree, among the entries already written.  A directory's
+ * mode, owner and times are set after everything is in it (creating
+ * entries changes its mtime).  A stretch of the archive libarchive finds
+ * damaged but can skip is a loss too (bsdtar goes on the same way).
  *
  * What the filesystem refuses for one entry (a symlink on FAT, a name too
  * long, a duplicate name on a case-insensitive fs) is a loss: reported,
@@ -81,7 +85,7 @@ static int is_loss(int e)
 	return e == -EPERM || e == -EINVAL || e == -ENAMETOOLONG ||
 	       e == -EEXIST || e == -EOPNOTSUPP || e == -EILSEQ ||
 	       e == -EMLINK || e == -ENOTDIR || e == -EISDIR ||
-	       e == -EACCES || e == -ENOENT || e == -ERANGE;
+	       e == -EACCES || e == -ENOENT || e == -ERANGE || e == -EFBIG;
 }
 
 static void lose(struct job *j, const char *path, const char *what, int e)
@@ -89,9 +93,10 @@ static void lose(struct job *j, const char *path, const char *what, int e)
 	job_tell(j, path, what, e, 1);
 }
 
-/* Walk n components from fid to *out (any n). */
+/* Walk n components from fid to *out (any n); q, if not NULL, the qid of
+ * the last (n > 0). */
 static int walk_n(struct conv_in *ci, uint32_t fid, unsigned n,
-		  const char *const *comp, uint32_t *out)
+		  const char *const *comp, uint32_t *out, struct p9_qid *q)
 {
 	uint32_t cur = fid, next;
 	unsigned step;
@@ -99,7 +104,7 @@ static int walk_n(struct conv_in *ci, uint32_t fid, unsigned n,
 
 	do {
 		step = n > P9_MAXWELEM ? P9_MAXWELEM : n;
-		e = p9_walk(ci->c, cur, step, comp, &next, NULL);
+		e = p9_walk(ci->c, cur, step, comp, &next, q);
 		if (cur != fid)
 			p9_clunk(ci->c, cur);
 		if (e)
@@ -159,7 +164,7 @@ static int enter(struct conv_in *ci, struct job *j, const char *const *comp,
 	dir_put(ci, ci->cwd);
 	ci->cwd = NULL;
 	jobs_turn(ci, j);
-	if (!walk_n(ci, ci->root, n, comp, &fid))
+	if (!walk_n(ci, ci->root, n, comp, &fid, NULL))
 		return dir_set(ci, fid, path);
 	/* something is missing: one component at a time */
 	if ((e = p9_walk(ci->c, ci->root, 0, NULL, &fid, NULL)))
@@ -320,7 +325,8 @@ static int block_next(struct conv_in *ci, struct job *j, const void **buf,
 	return archive_failed(ci, j);
 }
 
-/* The data of j into the opened fid, holes kept. */
+/* The data of j into the opened fid, holes kept; -EFBIG is not a failure
+ * of j (the caller's to tell). */
 static int write_data(struct conv_in *ci, struct job *j, uint32_t fid,
 		      int64_t size)
 {
@@ -334,6 +340,8 @@ static int write_data(struct conv_in *ci, struct job *j, uint32_t fid,
 		for (done = 0; done < len; done += n) {
 			n = p9_write(ci->c, fid, off + done,
 				     (const char *)buf + done, len - done);
+			if (n == -EFBIG)
+				return n;
 			if (n < 0)
 				return job_fail(j, j->path, "writing", n);
 			if (n == 0)
@@ -348,10 +356,31 @@ static int write_data(struct conv_in *ci, struct job *j, uint32_t fid,
 		struct p9_iattr a = { .valid = P9_SETATTR_SIZE, .size = size };
 		int e = p9_setattr(ci->c, fid, &a);
 
+		if (e == -EFBIG)
+			return e;
 		if (e)
 			return job_fail(j, j->path, "setting the size", e);
 	}
 	return 0;
+}
+
+/*
+ * Remove name from dir if it is still the file made as q.  A file no
+ * filesystem takes is one over its largest size, so a big one, made in
+ * its turn while nothing else makes names; should a small one be, a
+ * name an entry after it made meanwhile is left alone.
+ */
+static void unlink_made(struct conv_in *ci, uint32_t dir, const char *name,
+			const struct p9_qid *q)
+{
+	struct p9_qid now;
+	uint32_t fid;
+
+	if (p9_walk(ci->c, dir, 1, &name, &fid, &now))
+		return;
+	p9_clunk(ci->c, fid);
+	if (now.path == q->path)
+		p9_unlinkat(ci->c, dir, name, 0);
 }
 
 /*
@@ -363,18 +392,26 @@ static int write_data(struct conv_in *ci, struct job *j, uint32_t fid,
 int put_file(struct conv_in *ci, struct job *j)
 {
 	struct p9_iattr a = attrs(j->ae);
-	uint32_t fid;
+	uint32_t dir = j->dir->fid, fid;
+	struct p9_qid q;
 	int e;
 
-	if ((e = p9_walk(ci->c, j->dir->fid, 0, NULL, &fid, NULL)))
+	if ((e = p9_walk(ci->c, dir, 0, NULL, &fid, NULL)))
 		return job_fail(j, j->path, "walking", e);
 	jobs_turn(ci, j);
 	e = p9_lcreate(ci->c, fid, j->name, P9_WRONLY | P9_TRUNC | P9_EXCL,
-		       a.mode, ROOT_GID, NULL);
+		       a.mode, ROOT_GID, &q);
 	if (e == -EEXIST) {
 		jobs_before(ci, j);
 		e = p9_lcreate(ci->c, fid, j->name, P9_WRONLY | P9_TRUNC,
-			       a.mode, ROOT_GID, NULL);
+			       a.mode, ROOT_GID, &q);
+	}
+	if (e == -ELOOP || e == -EINVAL) {
+		/* a symlink or a special file of that name (the server opens
+		 * neither): it goes, as tar replaces it */
+		p9_unlinkat(ci->c, dir, j->name, 0);
+		e = p9_lcreate(ci->c, fid, j->name, P9_WRONLY | P9_TRUNC,
+			       a.mode, ROOT_GID, &q);
 	}
 	jobs_pass(ci, j);
 	if (e && is_loss(e)) {
@@ -386,6 +423,12 @@ int put_file(struct conv_in *ci, struct job *j)
 		e = job_fail(j, j->path, "creating", e);
 	if (!e)
 		e = write_data(ci, j, fid, archive_entry_size(j->ae));
+	if (e == -EFBIG) {	/* bigger than a file of this fs can be */
+		lose(j, j->path, "not stored", e);
+		p9_clunk(ci->c, fid);
+		unlink_made(ci, dir, j->name, &q);
+		return 0;
+	}
 	if (!e)
 		e = set_attrs(ci, j, fid, j->path, &a, 0);
 	if (!e)
@@ -493,30 +536,50 @@ static int note_dir(struct conv_in *ci, struct job *j, const char *path,
 	return 0;
 }
 
-/* A hardlink to an earlier entry, once that is done. */
+/*
+ * A hardlink to target, an entry already written (its name is taken as
+ * the entry names are), once every entry before it is done.  If name is
+ * that file already (an entry linked to itself, or named twice) there
+ * is nothing to do: unlinking it first would lose it.
+ */
 static int put_link(struct conv_in *ci, struct job *j, const char *name,
-		    const char *path, const char *linkpath)
+		    const char *path, const char *target)
 {
 	const char *comp[MAXDEPTH];
-	char buf[NAME_BUF];
-	uint32_t fid;
+	struct p9_qid tq, q;
+	char buf[NAME_BUF], what[600];
+	uint32_t cwd = ci->cwd->fid, fid, old;
 	unsigned n;
 	int e;
 
 	jobs_before(ci, j);
-	e = split(linkpath, buf, sizeof(buf), comp, &n);
+	e = split(target, buf, sizeof(buf), comp, &n);
+	if (e == -EINVAL) {
+		snprintf(what, sizeof(what), "hardlink to \"%.500s\": a \"..\" "
+			 "component would leave the image: skipped", target);
+		lose(j, path, what, 0);
+		return 0;
+	}
 	if (!e && n == 0)
-		e = -EINVAL;
+		e = -EINVAL;	/* to the root */
 	if (!e)
-		e = walk_n(ci, ci->root, n, comp, &fid);
+		e = walk_n(ci, ci->root, n, comp, &fid, &tq);
 	if (e && (is_loss(e) || e == -ELOOP)) {
 		lose(j, path, "hardlink not stored", e);
 		return 0;
 	}
 	if (e)
 		return job_fail(j, path, "walking to the link target", e);
-	p9_unlinkat(ci->c, ci->cwd->fid, name, 0);
-	e = p9_link(ci->c, ci->cwd->fid, fid, name);
+	if (!p9_walk(ci->c, cwd, 1, &name, &old, &q)) {
+		p9_clunk(ci->c, old);
+		if (q.path == tq.path) {
+			p9_clunk(ci->c, fid);
+			j->d.links++;
+			return 0;
+		}
+		p9_unlinkat(ci->c, cwd, name, 0);
+	}
+	e = p9_link(ci->c, cwd, fid, name);
 	p9_clunk(ci->c, fid);
 	if (e && is_loss(e))
 		lose(j, path, "hardlink not stored", e), e = 0;
@@ -524,6 +587,18 @@ static int put_link(struct conv_in *ci, struct job *j, const char *name,
 		return job_fail(j, path, "linking", e);
 	j->d.links++;
 	return 0;
+}
+
+/* Is name in directory fid dir a directory? */
+static int is_dir(struct conv_in *ci, uint32_t dir, const char *name)
+{
+	struct p9_qid q;
+	uint32_t fid;
+
+	if (p9_walk(ci->c, dir, 1, &name, &fid, &q))
+		return 0;
+	p9_clunk(ci->c, fid);
+	return (q.type & P9_QTDIR) != 0;
 }
 
 /* A non-regular entry: directory, symlink, device, fifo (inline). */
@@ -538,8 +613,8 @@ static int put_other(struct conv_in *ci, struct job *j, const char *name,
 	switch (type) {
 	case AE_IFDIR:
 		e = p9_mkdir(ci->c, cwd, name, a.mode, ROOT_GID, NULL);
-		if (e == -EEXIST)
-			e = 0;
+		if (e == -EEXIST && is_dir(ci, cwd, name))
+			e = 0;	/* named twice, or made as a parent */
 		made = !e;
 		if (!e && note_dir(ci, j, path, ae))
 			return j->err;
@@ -618,7 +693,7 @@ static int put(struct conv_in *ci, struct job *j, struct archive_entry *ae)
 		if (archive_entry_filetype(ae) == AE_IFDIR && !hard)
 			note_dir(ci, j, "", ae);
 		else
-			lose(j, path, "no name: skipped", 0);
+			lose(j, path[0] ? path : "\"\"", "no name: skipped", 0);
 		goto done;
 	}
 	if (path[0] == '/')
@@ -654,11 +729,11 @@ static int put(struct conv_in *ci, struct job *j, struct archive_entry *ae)
 		jobs_queue(ci, j);
 		return 0;
 	}
-	if (file) {
+	if (hard) {
+		put_link(ci, j, j->name, path, hard);
+	} else if (file) {
 		j->stream = 1;
 		put_file(ci, j);
-	} else if (hard) {
-		put_link(ci, j, j->name, path, hard);
 	} else {
 		put_other(ci, j, j->name, path, ae);
 	}
@@ -703,7 +778,7 @@ static void dirs_finish(struct conv_in *ci, struct job *j)
 		if (n == 0)
 			e = p9_walk(ci->c, ci->root, 0, NULL, &fid, NULL);
 		else
-			e = walk_n(ci, ci->root, n, comp, &fid);
+			e = walk_n(ci, ci->root, n, comp, &fid, NULL);
 		if (e && is_loss(e)) {	/* replaced by a later entry */
 			e = 0;
 			continue;
@@ -742,7 +817,13 @@ static struct archive *reader(int fd, char *err, size_t errlen)
 	return ar;
 }
 
-/* The next header: 1, 0 at the end, or -EBADMSG with the reason in err. */
+#define DAMAGED	2
+
+/*
+ * The next header: 1; 0 at the end; DAMAGED if libarchive skipped a
+ * damaged stretch (ask again; the reason in err); -EBADMSG with the
+ * reason in err if it cannot go on.
+ */
 static int next(struct archive *ar, struct archive_entry **ae, char *err,
 		size_t errlen)
 {
@@ -754,7 +835,26 @@ static int next(struct archive *ar, struct archive_entry **ae, char *err,
 		return 1;
 	snprintf(err, errlen, "%s", archive_error_string(ar) ?
 		 archive_error_string(ar) : "cannot read an entry");
-	return -EBADMSG;
+	return r == ARCHIVE_RETRY ? DAMAGED : -EBADMSG;
+}
+
+#define ROUND(n)	(((n) + 4095) & ~4095ULL)
+
+/* Count file entry ae's data into st: its size, and what of it is holes
+ * (a sparse entry lists where its data lies). */
+static void count_data(struct archive_entry *ae, struct conv_in_stats *st)
+{
+	uint64_t size = archive_entry_size(ae), data = 0;
+	la_int64_t off, len;
+
+	st->bytes += size;
+	st->rounded += ROUND(size);
+	if (archive_entry_sparse_reset(ae) == 0)
+		return;
+	while (archive_entry_sparse_next(ae, &off, &len) == ARCHIVE_OK)
+		data += ROUND((uint64_t)(off & 4095) + len);
+	if (data < ROUND(size))
+		st->holes += ROUND(size) - data;
 }
 
 int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen)
@@ -767,16 +867,16 @@ int conv_in_scan(int fd, struct conv_in_stats *st, char *err, size_t errlen)
 	if (!ar)
 		return -EBADMSG;
 	memset(st, 0, sizeof(*st));
-	while ((r = next(ar, &ae, err, errlen)) == 1) {
-		const char *p = archive_entry_pathname(ae);
+	while ((r = next(ar, &ae, err, errlen)) > 0) {
+		const char *p;
 
+		if (r == DAMAGED)
+			continue;	/* told when extracting */
+		p = archive_entry_pathname(ae);
 		st->entries++;
 		if (archive_entry_filetype(ae) == AE_IFREG &&
-		    !archive_entry_hardlink(ae) && archive_entry_size(ae) > 0) {
-			st->bytes += archive_entry_size(ae);
-			st->rounded += (archive_entry_size(ae) + 4095) &
-				       ~4095ULL;
-		}
+		    !archive_entry_hardlink(ae) && archive_entry_size(ae) > 0)
+			count_data(ae, st);
 		len = p ? strlen(p) : 0;
 		st->names += len;
 	}
@@ -797,10 +897,10 @@ int conv_in_extract(int fd, struct p9_client *c, uint32_t root,
 		.errlen = errlen,
 	};
 	struct archive_entry *ae;
-	char msg[1024];
+	char msg[1024], what[1200];
 	struct job *j;
 	size_t i;
-	int r, e;
+	int r, e, damaged = 0;
 
 	memset(st, 0, sizeof(*st));
 	ci.ar = reader(fd, err, errlen);
@@ -812,9 +912,21 @@ int conv_in_extract(int fd, struct p9_client *c, uint32_t root,
 		return -ENOMEM;
 	}
 	while (!(e = jobs_new(&ci, &j))) {
-		r = next(ci.ar, &ae, msg, sizeof(msg));
+		while ((r = next(ci.ar, &ae, msg, sizeof(msg))) == DAMAGED) {
+			/* one warning for a damaged stretch, on the entry
+			 * after it */
+			snprintf(what, sizeof(what), "what follows it is "
+				 "damaged (%s): skipped to the next header", msg);
+			if (!damaged++)
+				lose(j, ci.last[0] ? ci.last : "(the start)",
+				     what, 0);
+		}
 		if (r == 1) {
+			damaged = 0;
 			st->entries++;
+			snprintf(ci.last, sizeof(ci.last), "%s",
+				 archive_entry_pathname(ae) ?
+				 archive_entry_pathname(ae) : "\"\"");
 			if (put(&ci, j, ae))
 				break;
 			continue;

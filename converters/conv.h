@@ -41,14 +41,16 @@ int conv_out_new(const struct conv_out_opts *o, int fd, struct conv_out **out);
 /*
  * conv_out_entry - add e, read through client c (e->fid is opened here
  * for regular files).  Returns 0 (also when the entry was skipped with a
- * warning) or -errno; conv_out_error says more.
+ * warning) or -errno; conv_out_error says more, conv_out_write_error
+ * whether the fault was the output's.
  */
 int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		   const struct walk_entry *e);
 
 /*
  * conv_out_close - finish the archive (trailer, filter flush).  Returns 0
- * or -errno.  The writer is freed either way.
+ * or -errno (of writing the output: -ENOSPC ...).  The writer is freed
+ * either way.
  */
 int conv_out_close(struct conv_out *w);
 
@@ -58,8 +60,18 @@ int conv_out_close(struct conv_out *w);
  */
 void conv_out_abort(struct conv_out *w);
 
-/* conv_out_error - what went wrong last, for the user, or NULL; borrowed. */
+/*
+ * conv_out_error - what went wrong last, for the user, or NULL; borrowed.
+ * It does not name the entry: the caller knows which it was adding.
+ */
 const char *conv_out_error(struct conv_out *w);
+
+/*
+ * conv_out_write_error - the errno (> 0) with which writing the archive
+ * to its fd failed (ENOSPC, EPIPE ...), so that the caller names the
+ * output rather than the entry being read; 0 if it has not.
+ */
+int conv_out_write_error(const struct conv_out *w);
 
 /* conv_out_formats, conv_out_filters - the known names, for usage text. */
 const char *conv_out_formats(void);
@@ -72,6 +84,8 @@ struct conv_in_stats {
 	unsigned long dirs_made;	/* parents the archive left out */
 	unsigned long long bytes;	/* file data (scan: sizes summed) */
 	unsigned long long rounded;	/* scan: each file's size to 4 KiB */
+	unsigned long long holes;	/* scan: of rounded, the holes of
+					   sparse files */
 	unsigned long long names;	/* bytes of path names (scan) */
 	unsigned long losses;	/* entries not stored whole (warned) */
 	/* entries whose owner, mode, mtime, sub-second mtime did not stay */

@@ -84,6 +84,7 @@ struct conv_in {
 	struct conv_in_stats *st;
 	char *err;
 	size_t errlen;
+	char last[NAME_BUF];	/* the name of the entry read last */
 	char cur[NAME_BUF];	/* the directory cwd is, "" for the root */
 	struct dirref *cwd;	/* NULL, or a fid of cur */
 	struct dirattr *dirs;

@@ -79,6 +79,7 @@ struct conv_out {
 	void *warn_arg;
 	struct seen *seen[SEEN_BUCKETS];
 	int no_xattrs;		/* the server said it has none */
+	int werr;		/* writing the archive out failed: errno */
 	char err[512];
 	uint8_t zeros[65536];
 };
@@ -176,6 +177,11 @@ const char *conv_out_error(struct conv_out *w)
 	return w && w->err[0] ? w->err : NULL;
 }
 
+int conv_out_write_error(const struct conv_out *w)
+{
+	return w ? w->werr : 0;
+}
+
 const char *conv_out_formats(void)
 {
 	static char buf[128];
@@ -225,6 +231,19 @@ static int fail(struct conv_out *w, int e, const char *fmt, ...)
 	vsnprintf(w->err, sizeof(w->err), fmt, ap);
 	va_end(ap);
 	return e;
+}
+
+/*
+ * libarchive gave up on the archive (ARCHIVE_FATAL: it could not write
+ * it out, the output being full or closed): keep its errno for
+ * conv_out_write_error, its words for conv_out_error.  Returns -errno.
+ */
+static int write_failed(struct conv_out *w)
+{
+	int e = archive_errno(w->a);
+
+	w->werr = e > 0 ? e : EIO;
+	return fail(w, -w->werr, "%s", archive_error_string(w->a));
 }
 
 /* ---- hardlinks: the first path written for each linked file ---- */
@@ -356,10 +375,17 @@ static int feed_data(void *arg, const void *d, size_t n)
 	la_ssize_t r = archive_write_data(f->w->a, d, n);
 
 	if (r < 0)
-		return fail(f->w, -EIO, "%s", archive_error_string(f->w->a));
+		return write_failed(f->w);
 	f->done += n;
 	return 0;
 }
+
+/*
+ * A file that ends before its size is padded with zeros to it, as tar
+ * does, if no more than this is missing: a larger gap is no truncated
+ * file but a size that lies (padding 2^62 bytes would never end).
+ */
+#define PAD_MAX		(64 << 20)
 
 /* Stream size bytes of the opened fid into the entry. */
 static int write_data(struct conv_out *w, struct p9_client *c,
@@ -372,8 +398,11 @@ static int write_data(struct conv_out *w, struct p9_client *c,
 	got = p9_read_stream(c, e->fid, 0, size, 0, feed_data, &f);
 	if (got < 0)
 		return w->err[0] ? (int)got :
-		       fail(w, (int)got, "%s: read: %s", e->path,
-			    strerror((int)-got));
+		       fail(w, (int)got, "read: %s", strerror((int)-got));
+	if (size - f.done > PAD_MAX)
+		return fail(w, -EIO, "file ended at %llu bytes, but its size "
+			    "says %llu", (unsigned long long)f.done,
+			    (unsigned long long)size);
 	if (f.done < size)
 		warn(w, e->path, "file ended %llu bytes early; padded with zeros",
 		     (unsigned long long)(size - f.done));
@@ -447,8 +476,7 @@ static int sparse_map(struct conv_out *w, struct p9_client *c,
 	got = p9_read_stream(c, e->fid, 0, e->attr.size, 0, scan_data, &f);
 	if (got < 0) {
 		free(f.ext);
-		return fail(w, (int)got, "%s: read: %s", e->path,
-			    strerror((int)-got));
+		return fail(w, (int)got, "read: %s", strerror((int)-got));
 	}
 	if (!f.too_many && (uint64_t)got == e->attr.size) {
 		for (i = 0; i < f.next; i++)
@@ -485,7 +513,7 @@ static int write_header(struct conv_out *w, struct archive_entry *ae,
 		warn(w, path, "skipped: %s", archive_error_string(w->a));
 		return 1;
 	}
-	return fail(w, -EIO, "%s: %s", path, archive_error_string(w->a));
+	return write_failed(w);
 }
 
 /* Fill ae from e; 1 if e is a link to a file already written. */
@@ -538,7 +566,7 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 	if (data)
 		r = p9_lopen(c, e->fid, O_RDONLY, NULL, NULL);
 	if (r)
-		r = fail(w, r, "%s: open: %s", e->path, strerror(-r));
+		r = fail(w, r, "open: %s", strerror(-r));
 	if (!r && (w->fmt->caps & CAN_XATTR))
 		add_xattrs(w, c, e, ae);
 	if (!r && data && (w->fmt->caps & CAN_SPARSE) &&
@@ -561,7 +589,7 @@ int conv_out_close(struct conv_out *w)
 	int e = 0;
 
 	if (archive_write_close(w->a) != ARCHIVE_OK)
-		e = fail(w, -EIO, "%s", archive_error_string(w->a));
+		e = write_failed(w);
 	archive_write_free(w->a);
 	seen_free(w);
 	free(w);

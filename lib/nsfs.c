@@ -91,10 +91,11 @@ static size_t bucket(const struct mnt *mt, uint64_t qpath)
 /*
  * The node for (mt, qpath) with one more lookup reference: an existing
  * one (fid is clunked, the node has its own) or a new one that takes
- * fid.  NULL: no memory (fid is clunked).
+ * fid.  Its depth is the least it was found at.  NULL: no memory (fid
+ * is clunked).
  */
 static struct node *node_get(struct nsfs *fs, struct mnt *mt, uint64_t qpath,
-			     uint32_t fid, struct ns_node *tn)
+			     uint32_t fid, struct ns_node *tn, unsigned depth)
 {
 	size_t b = bucket(mt, qpath);
 	struct node *n;
@@ -107,6 +108,7 @@ static struct node *node_get(struct nsfs *fs, struct mnt *mt, uint64_t qpath,
 		n->mt = mt;
 		n->qpath = qpath;
 		n->fid = fid;
+		n->depth = depth;
 		n->next = fs->buckets[b];
 		fs->buckets[b] = n;
 		fid = P9_NOFID;
@@ -115,6 +117,8 @@ static struct node *node_get(struct nsfs *fs, struct mnt *mt, uint64_t qpath,
 		n->nlookup++;
 		if (tn)
 			n->tn = tn;
+		if (depth < n->depth)
+			n->depth = depth;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (fid != P9_NOFID)
@@ -202,6 +206,10 @@ int nsfs_lookup(struct nsfs *fs, struct node *p, const char *name,
 
 	if (t && ns_node_mount(t))
 		return cross(fs, t, e);
+	/* a guest can make every directory hold a new one: find would go
+	 * down for ever */
+	if (p->depth + 1 >= WALK_DEPTH_MAX)
+		return ENAMETOOLONG;
 	r = p9_walk(c, p->fid, 1, &name, &fid, NULL);
 	if (r)
 		return nsfs_errno(p->mt, r);
@@ -213,7 +221,7 @@ int nsfs_lookup(struct nsfs *fs, struct node *p, const char *name,
 		p9_clunk(c, fid);
 		return nsfs_errno(p->mt, r);
 	}
-	n = node_get(fs, p->mt, a.qid.path, fid, t);
+	n = node_get(fs, p->mt, a.qid.path, fid, t, p->depth + 1);
 	if (!n)
 		return ENOMEM;
 	to_stat(&a, p->mt->idx, &st);
@@ -238,7 +246,8 @@ static int mnt_init(struct nsfs *fs, size_t i)
 	if (e)
 		return e;
 	e = p9_getattr(mt->src->c, fid, &a);
-	if (e || !(mt->root = node_get(fs, mt, a.qid.path, fid, mt->m->node))) {
+	if (e || !(mt->root = node_get(fs, mt, a.qid.path, fid, mt->m->node,
+				       0))) {
 		if (!e)
 			return -ENOMEM;
 		p9_clunk(mt->src->c, fid);

@@ -6,7 +6,9 @@
  * and a forget is one Tclunk; an open file is a second fid, opened.  The
  * high-level API would hand us paths and leave us walking them from the
  * root on every call.  Nodes are shared by qid, so hardlinks are one
- * inode.  The loop is multithreaded; the 9P client keeps the requests of
+ * inode.  The guest is not trusted here either: a lookup deeper than
+ * WALK_DEPTH_MAX directories is ENAMETOOLONG, and a directory listing
+ * is read within walk_readdir's limits (walk.h).  The loop is multithreaded; the 9P client keeps the requests of
  * all threads in flight together.
  *
  * Each ns mount's data points at its struct nsfs_src.  A mounted root

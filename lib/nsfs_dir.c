@@ -1,20 +1,19 @@
 /*
  * nsfs_dir.c - directories of nsfs: opendir reads the whole directory
- * over 9P (one fid, Treaddir until it is empty) into a snapshot, and
- * readdir serves it by index, so FUSE offsets are small numbers that
- * never depend on the guest's cookies; "." and ".." are entries 0 and 1.
+ * over 9P (walk_readdir: its own fid, Treaddir until it is empty, within
+ * walk.h's limits) into a snapshot, and readdir serves it by index, so
+ * FUSE offsets are small numbers that never depend on the guest's
+ * cookies; "." and ".." are entries 0 and 1.
  * A rewind (offset 0 after a read) reads the directory again.  An entry
  * that is a mountpoint shows the mounted root's inode number.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nsfs_int.h"
-
-#define DIR_ENTRIES_MAX	(1 << 24)
+#include "walk.h"
 
 struct dent {
 	uint64_t ino;
@@ -38,8 +37,6 @@ struct loader {
 static int add(struct dir *d, const char *name, size_t len, uint64_t ino,
 	       uint8_t type)
 {
-	if (d->n >= DIR_ENTRIES_MAX)
-		return -EFBIG;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 64;
 		struct dent *nv = realloc(d->v, cap * sizeof(*nv));
@@ -115,21 +112,14 @@ static void dir_free(struct dir *d)
 static int load(struct nsfs *fs, struct node *p, struct dir *d)
 {
 	struct loader l = { d, p };
-	uint64_t off = 0, self = p->qpath ^ ((uint64_t)p->mt->idx << 48);
-	uint32_t fid;
+	uint64_t self = p->qpath ^ ((uint64_t)p->mt->idx << 48);
 	int r;
 
 	d->n = d->len = 0;
 	if ((r = add(d, ".", 1, self, DT_DIR)) || (r = add(d, "..", 2, self,
 							    DT_DIR)))
 		return r;
-	r = p9_walk(p->mt->src->c, p->fid, 0, NULL, &fid, NULL);
-	if (r)
-		return r;
-	r = p9_lopen(p->mt->src->c, fid, O_RDONLY | O_DIRECTORY, NULL, NULL);
-	while (!r && (r = p9_readdir(p->mt->src->c, fid, &off, add_9p, &l)) > 0)
-		r = 0;
-	p9_clunk(p->mt->src->c, fid);
+	r = walk_readdir(p->mt->src->c, p->fid, WALK_DIR_NAMES, add_9p, &l);
 	mounted_inos(fs, p, d);
 	return r;
 }

@@ -29,6 +29,7 @@ struct node {
 	struct mnt *mt;
 	uint64_t qpath;
 	uint32_t fid;		/* walked, never opened */
+	unsigned depth;		/* below its mount's root: WALK_DEPTH_MAX at most */
 	uint64_t nlookup;
 	struct ns_node *tn;	/* a directory on the way to a mountpoint */
 };

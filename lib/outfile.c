@@ -16,6 +16,8 @@ struct outfile {
 	int fd;
 	int is_stdout;
 	int named;		/* fell back to a temp name (tmp) */
+	off_t start;		/* standard output, a regular file: where
+				   this output began; else -1 */
 	char path[PATH_MAX];
 	char tmp[PATH_MAX];
 };
@@ -43,6 +45,7 @@ int outfile_open(const char *path, struct outfile **out, char *err,
 {
 	struct outfile *o = calloc(1, sizeof(*o));
 	char dir[PATH_MAX], *slash;
+	struct stat st;
 	int e;
 
 	if (!o)
@@ -56,6 +59,9 @@ int outfile_open(const char *path, struct outfile **out, char *err,
 		}
 		o->fd = 1;
 		o->is_stdout = 1;
+		o->start = fstat(1, &st) < 0 || !S_ISREG(st.st_mode) ? -1 :
+			   fcntl(1, F_GETFL) & O_APPEND ? st.st_size :
+			   lseek(1, 0, SEEK_CUR);
 		*out = o;
 		return 0;
 	}
@@ -139,6 +145,8 @@ void outfile_discard(struct outfile *o)
 		return;
 	if (o->named)
 		unlink(o->tmp);
+	if (o->is_stdout && o->start >= 0 && ftruncate(1, o->start) < 0)
+		(void)0;	/* the run has failed anyway */
 	release(o);
 }
 

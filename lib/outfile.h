@@ -16,8 +16,8 @@ struct outfile;
 
 /*
  * outfile_open - start output to path; "-" is standard output, refused
- * if it is a terminal.  Returns 0 and sets *out, or -errno with a reason
- * in err.
+ * if it is a terminal (a regular file there is written from where it
+ * stands).  Returns 0 and sets *out, or -errno with a reason in err.
  */
 int outfile_open(const char *path, struct outfile **out, char *err,
 		 size_t errlen);
@@ -31,7 +31,12 @@ int outfile_fd(const struct outfile *o);
  */
 int outfile_commit(struct outfile *o, char *err, size_t errlen);
 
-/* outfile_discard - drop the output (nothing is left at path); free o. */
+/*
+ * outfile_discard - drop the output: nothing is left at path, and
+ * standard output, if a regular file, is cut back to where this output
+ * began (what a failed run wrote there would read as a whole archive
+ * cut short).  Frees o; NULL allowed.
+ */
 void outfile_discard(struct outfile *o);
 
 /*

@@ -16,6 +16,7 @@
 #include "vm.h"
 
 #define SHUTDOWN_MS	10000
+#define DEAD_MS		1000	/* the same for a guest that is no use */
 #define REASON_LINES	3
 
 struct sess {
@@ -24,6 +25,7 @@ struct sess {
 	struct p9_client *c;
 	uint32_t root;
 	int attached;
+	int writable;		/* the guest may write the image */
 	char fs[64];
 	int partition;		/* /dev/vdaN served alone; 0: not */
 	int np;			/* > 0: these partitions, one tree */
@@ -33,6 +35,7 @@ struct sess {
 	struct guest guest;
 	struct sess_times t;
 	double t0;
+	int timeout_ms;		/* the longest wait for one reply */
 };
 
 static double now(void)
@@ -65,16 +68,56 @@ static const char *quoted(const char *line)
 }
 
 /*
- * The guest's reason for a failure, on one line: the last of what its
- * init quoted (quoted()), else the last console lines before the init's
- * own report.
+ * The first line of the kernel's report of its own crash (an oops, a
+ * BUG, a panic: what arch/x86/kernel/dumpstack.c, mm/fault.c and
+ * kernel/panic.c print first), with the kernel instruction it died at
+ * ("RIP: 0010:FUNCTION+...") if the console has it: "the guest kernel
+ * crashed (BUG: ...; RIP: ...)" into out.  0 if the console shows no
+ * crash.
+ */
+static int crash_reason(const char *log, char *out, size_t cap)
+{
+	static const char *const first[] = {
+		"BUG: ", "kernel BUG at ", "Oops: ", "general protection fault",
+		"Kernel panic - not syncing", "invalid opcode: ",
+		"divide error: ", "stack segment: ", "double fault: ",
+		"watchdog: BUG: ", "Unable to handle kernel ",
+	};
+	const char *p, *nl, *what = NULL;
+	int wlen = 0;
+	size_t i;
+
+	for (p = log; *p; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\r\n");
+		if (what && !strncmp(p, "RIP: 0010:", 10)) {	/* the kernel's */
+			snprintf(out, cap, "the guest kernel crashed (%.*s; %.*s)",
+				 wlen, what, (int)(nl - p), p);
+			return 1;
+		}
+		for (i = 0; !what && i < sizeof(first) / sizeof(first[0]); i++)
+			if (!strncmp(p, first[i], strlen(first[i]))) {
+				what = p;
+				wlen = nl - p;
+			}
+	}
+	if (what)
+		snprintf(out, cap, "the guest kernel crashed (%.*s)", wlen, what);
+	return what != NULL;
+}
+
+/*
+ * The guest's reason for a failure, on one line: its kernel's crash
+ * (crash_reason), else the last of what its init quoted (quoted()), else
+ * the last console lines before the init's own report.
  */
 static void guest_reason(const char *log, char *out, size_t cap)
 {
 	const char *lines[REASON_LINES], *p, *nl, *q;
-	size_t lens[REASON_LINES], n = 0, i, len = 0, first;
+	size_t lens[REASON_LINES], n = 0, i, len = 0, first, ll;
 	int any = 0, stop = 0;
 
+	if (crash_reason(log, out, cap))
+		return;
 	for (p = log; *p && !any; p = *nl ? nl + 1 : nl) {
 		nl = p + strcspn(p, "\n");
 		any = quoted(p) != NULL;
@@ -89,10 +132,16 @@ static void guest_reason(const char *log, char *out, size_t cap)
 			stop = 1;
 			continue;
 		}
+		ll = nl - p - (nl > p && nl[-1] == '\r');
+		if (!ll || !*nl || !strncmp(p, "reboot: ", 8))
+			continue;	/* empty, cut off (qemu killed), or the
+					 * power-off that follows any end */
+		if (n && lens[(n - 1) % REASON_LINES] == ll &&
+		    !memcmp(lines[(n - 1) % REASON_LINES], p, ll))
+			continue;	/* a line again (a loop): said once */
 		lines[n % REASON_LINES] = p;
-		lens[n % REASON_LINES] = nl - p - (nl > p && nl[-1] == '\r');
-		if (lens[n % REASON_LINES])
-			n++;
+		lens[n % REASON_LINES] = ll;
+		n++;
 	}
 	out[0] = '\0';
 	first = n > REASON_LINES ? n - REASON_LINES : 0;
@@ -153,6 +202,35 @@ static int orders_mkfs(const struct sess_opts *o, char *buf, size_t cap)
 	return 0;
 }
 
+/*
+ * The connection to the guest ended with e (the client's error; a wait
+ * of wait_ms ran out if -ETIMEDOUT): stop the guest, whose console is
+ * complete once qemu is gone, and say why in out: its kernel crashed, or
+ * it gave no reply in time, or e, with its last words (guest_reason).  It gets DEAD_MS to power off, as in sess_close,
+ * unless it answered once and may write the image.  The client is
+ * freed: only sess_close may follow.
+ */
+static void lost(struct sess *s, int e, int wait_ms, char *out, size_t cap)
+{
+	int grace = s->c && s->writable ? SHUTDOWN_MS : DEAD_MS, killed;
+	char reason[1024];
+
+	p9_client_free(s->c);
+	s->c = NULL;
+	s->attached = 0;
+	killed = vm_stop(s->vm, grace) == -ETIMEDOUT;
+	if (crash_reason(vm_log(s->vm), out, cap))
+		return;
+	guest_reason(vm_log(s->vm), reason, sizeof(reason));
+	if (e == -ETIMEDOUT)
+		snprintf(out, cap, "the guest gave no reply in %d s%s%s%s",
+			 (wait_ms + 999) / 1000, killed ? " (killed)" : "",
+			 reason[0] ? ": " : "", reason);
+	else
+		snprintf(out, cap, "%s%s%s", strerror(-e),
+			 reason[0] ? ": " : "", reason);
+}
+
 static void warn(struct sess *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void warn(struct sess *s, const char *fmt, ...)
@@ -173,12 +251,13 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 {
 	struct p9_client_config cc = { .timeout_ms = o->timeout_ms };
 	struct vm_config vc = { 0 };
-	char append[2048], reason[1024];
+	char append[2048], why[1024];
 	size_t len;
 	int e, i;
 
-	len = snprintf(append, sizeof(append), "%s printk.time=0%s%s%s",
+	len = snprintf(append, sizeof(append), "%s printk.time=0%s%s%s%s",
 		       s->guest.cmdline, o->writable ? " qm.rw=1" : "",
+		       o->echo_log ? " qm.time=1" : "",
 		       s->np ? " qm.parts=" : " qm.fs=", s->np ? "" : s->fs);
 	for (i = 0; i < s->np && len < sizeof(append); i++)
 		len += snprintf(append + len, sizeof(append) - len, "%s%d:%s",
@@ -210,12 +289,10 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 	}
 	e = p9_client_new(vm_channel(s->vm), vm_channel(s->vm), &cc, &s->c);
 	s->t.boot = now() - s->t0;
-	if (e) {	/* the guest never answered: say what it printed */
-		vm_stop(s->vm, 1000);
-		guest_reason(vm_log(s->vm), reason, sizeof(reason));
-		snprintf(err, errlen, "the %s guest did not answer: %s%s%s",
-			 s->guest.name, strerror(-e), reason[0] ? ": " : "",
-			 reason);
+	if (e) {	/* booted, and (its init mounts first) mounted */
+		lost(s, e, s->timeout_ms, why, sizeof(why));
+		snprintf(err, errlen, "the %s guest did not answer: %s",
+			 s->guest.name, why);
 	}
 	return e;
 }
@@ -229,6 +306,13 @@ static int attach(struct sess *s, int format, char *err, size_t errlen)
 	if (!e) {
 		s->attached = 1;
 		return 0;
+	}
+	if (p9_client_error(s->c)) {	/* not the mount's errno */
+		lost(s, p9_client_error(s->c), s->timeout_ms, reason,
+		     sizeof(reason));
+		snprintf(err, errlen, "cannot %s as %s: %s", format ?
+			 "format and mount" : "mount", s->fs, reason);
+		return e;
 	}
 	/* stop first: the console is complete once qemu is gone */
 	p9_client_free(s->c);
@@ -437,6 +521,8 @@ int sess_open(const struct sess_opts *o, struct sess **out, char *err,
 	if (!s)
 		return -ENOMEM;
 	s->t0 = now();
+	s->writable = io.writable;
+	s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : P9_CLIENT_TIMEOUT_MS;
 	e = img_open(&io, &s->img, err, errlen);
 	s->t.open = now() - s->t0;
 	if (!e)
@@ -487,6 +573,13 @@ int sess_commit(struct sess *s, int timeout_ms, char *err, size_t errlen)
 	s->attached = 0;	/* the guest dropped every fid */
 	if (!e)
 		return 0;
+	if (p9_client_error(s->c)) {
+		lost(s, p9_client_error(s->c), timeout_ms > 0 ? timeout_ms :
+		     s->timeout_ms, reason, sizeof(reason));
+		snprintf(err, errlen, "%s was not unmounted: %s", s->fs,
+			 reason);
+		return e;
+	}
 	p9_client_free(s->c);
 	s->c = NULL;
 	vm_stop(s->vm, SHUTDOWN_MS);
@@ -495,6 +588,16 @@ int sess_commit(struct sess *s, int timeout_ms, char *err, size_t errlen)
 		 s->guest.name, s->fs, strerror(-e), reason[0] ? ": " : "",
 		 reason);
 	return e;
+}
+
+const char *sess_lost(struct sess *s, char *out, size_t cap)
+{
+	int e = s->c ? p9_client_error(s->c) : 0;
+
+	if (!e)
+		return NULL;
+	lost(s, e, s->timeout_ms, out, cap);
+	return out;
 }
 
 const char *sess_warnings(struct sess *s)
@@ -506,15 +609,22 @@ int sess_close(struct sess *s, struct sess_times *times, char *err,
 	       size_t errlen)
 {
 	double t = now();
-	int e;
+	int e, grace = SHUTDOWN_MS;
 
 	if (s->attached)
 		p9_clunk(s->c, s->root);
+	/* a guest whose link failed may not heed the goodbye (a hostile
+	 * one will not); read-only, it holds nothing worth waiting for */
+	if (s->c && p9_client_error(s->c) && !s->writable)
+		grace = DEAD_MS;
 	p9_client_free(s->c);
-	e = vm_stop(s->vm, SHUTDOWN_MS);
-	if (e)
-		snprintf(err, errlen, "the guest did not shut down cleanly: %s",
-			 e == -ETIMEDOUT ? "killed after 10 s" : "qemu failed");
+	e = vm_stop(s->vm, grace);
+	if (e == -ETIMEDOUT)
+		snprintf(err, errlen, "the guest did not shut down cleanly: "
+			 "killed after %d s", grace / 1000);
+	else if (e)
+		snprintf(err, errlen, "the guest did not shut down cleanly: "
+			 "qemu failed");
 	s->t.shutdown = now() - t;
 	if (times)
 		*times = s->t;

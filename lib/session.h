@@ -65,6 +65,17 @@ const char *sess_fs(struct sess *s);
 int sess_commit(struct sess *s, int timeout_ms, char *err, size_t errlen);
 
 /*
+ * sess_lost - after a call on sess_client(s) failed: if that was because
+ * the connection to the guest has ended (rather than an errno its driver
+ * gave), stop the guest and return the reason read from its console, in
+ * out (cap bytes): "the guest kernel crashed (BUG: ...)", "the guest
+ * gave no reply in N s (killed)", or the connection's errno, with the
+ * guest's last console lines; only sess_close may follow then.  NULL
+ * while the guest answers.
+ */
+const char *sess_lost(struct sess *s, char *out, size_t cap);
+
+/*
  * sess_warnings - what sess_open left out and why (a partition with no
  * filesystem, or one the guest could not mount), a line each; "" if
  * nothing.  Borrowed, lives with s.
@@ -74,7 +85,8 @@ const char *sess_warnings(struct sess *s);
 /*
  * sess_close - clunk, let the guest unmount and power off, reap qemu,
  * free s.  Returns 0, or -errno with a reason in err if the guest did not
- * shut down cleanly (it is killed then).  times, if not NULL, is filled.
+ * shut down cleanly (it is killed then: after 10 s, or after 1 s if it
+ * was read-only and its 9P link had failed).  times, if not NULL, is filled.
  */
 int sess_close(struct sess *s, struct sess_times *times, char *err,
 	       size_t errlen);

@@ -373,8 +373,12 @@ static int build_argv(const struct vm_config *cfg, int accel_kvm,
 	 * while the device is created: that read, when it waits on the
 	 * network (a URL), runs the main loop too early and the guest
 	 * starts with no kernel in memory (QEMU 7.2) */
+	/* an error writing the image (its disk is full) is the guest's
+	 * EIO: QEMU's default stops the guest on ENOSPC, which the host
+	 * would only see as a guest that no longer answers */
 	arg(a, "-device");
-	arg(a, "virtio-blk-device,drive=d0,cyls=16383,heads=16,secs=63");
+	arg(a, "virtio-blk-device,drive=d0,cyls=16383,heads=16,secs=63,"
+	    "werror=report,rerror=report");
 	arg(a, "-chardev");
 	arg(a, "socket,id=p9,fd=%d", chan_fd);
 	arg(a, "-device");
@@ -551,19 +555,24 @@ int vm_stop(struct vm *vm, int timeout_ms)
 
 const char *vm_log(struct vm *vm)
 {
-	size_t start;
+	size_t pos, cut = 0;
 
 	pthread_mutex_lock(&vm->lock);
-	start = vm->loglen < LOG_MAX ? 0 : vm->logpos;
-	if (start == 0) {
+	pos = vm->logpos;
+	if (vm->loglen < LOG_MAX) {
 		memcpy(vm->snap, vm->log, vm->loglen);
 	} else {
-		memcpy(vm->snap, vm->log + start, LOG_MAX - start);
-		memcpy(vm->snap + LOG_MAX - start, vm->log, start);
+		memcpy(vm->snap, vm->log + pos, LOG_MAX - pos);
+		memcpy(vm->snap + LOG_MAX - pos, vm->log, pos);
 	}
 	vm->snap[vm->loglen] = '\0';
+	if (vm->loglen == LOG_MAX) {
+		/* the oldest line lost its start: from the next one on */
+		cut = strcspn(vm->snap, "\n");
+		cut += cut < LOG_MAX;
+	}
 	pthread_mutex_unlock(&vm->lock);
-	return vm->snap;
+	return vm->snap + cut;
 }
 
 void vm_free(struct vm *vm)

@@ -78,8 +78,9 @@ int vm_channel(const struct vm *vm);
 int vm_stop(struct vm *vm, int timeout_ms);
 
 /*
- * vm_log - the guest console so far (the last 64 KiB), NUL-terminated;
- * borrowed, valid until the next call on vm.
+ * vm_log - the guest console so far (the last 64 KiB, from the first
+ * whole line in it), NUL-terminated; borrowed, valid until the next call
+ * on vm.
  */
 const char *vm_log(struct vm *vm);
 

@@ -14,8 +14,6 @@
 
 #include "walk.h"
 
-#define DIR_ENTRIES_MAX	(1 << 24)	/* a readdir that never ends */
-
 struct walker {
 	struct p9_client *c;
 	walk_fn *fn;
@@ -24,20 +22,72 @@ struct walker {
 	size_t plen;
 	uint64_t anc[WALK_DEPTH_MAX + 1];	/* qid.path of each ancestor */
 	int depth;
+	size_t held;		/* bytes of names of the directories we are in */
 	char target[4096];
 };
 
 struct names {
 	char *buf;		/* NUL-separated */
-	size_t len, cap, n;
+	size_t len, cap;
 };
+
+/* What walk_readdir counts as a listing goes by. */
+struct listing {
+	p9_dirent_fn *fn;
+	void *arg;
+	size_t names, max;
+};
+
+static int count_name(void *arg, const struct p9_dirent *d)
+{
+	struct listing *l = arg;
+
+	l->names += d->name.len + 1;
+	if (l->names > l->max)
+		return -EFBIG;
+	return l->fn(l->arg, d);
+}
+
+int walk_readdir(struct p9_client *c, uint32_t dir, size_t max_names,
+		 p9_dirent_fn *fn, void *arg)
+{
+	struct listing l = { .fn = fn, .arg = arg, .max = max_names };
+	uint64_t off = 0, mark = 0, entries = 0, steps = 0, lap = 1;
+	uint32_t fid;
+	int n, e;
+
+	e = p9_walk(c, dir, 0, NULL, &fid, NULL);
+	if (e)
+		return e;
+	e = p9_lopen(c, fid, O_RDONLY | O_DIRECTORY, NULL, NULL);
+	while (!e) {
+		n = p9_readdir(c, fid, &off, count_name, &l);
+		if (n <= 0) {
+			e = n;
+			break;
+		}
+		entries += n;
+		/* Brent's cycle finding over the resume offsets: a mark
+		 * moved at each power of two is met again if they go
+		 * round, in at most twice the cycle's length */
+		if (entries > WALK_DIR_ENTRIES)
+			e = -EFBIG;
+		else if (off == mark)
+			e = -EPROTO;
+		else if (++steps == lap) {
+			mark = off;
+			lap *= 2;
+			steps = 0;
+		}
+	}
+	p9_clunk(c, fid);
+	return e;
+}
 
 static int add_name(void *arg, const struct p9_dirent *d)
 {
 	struct names *ns = arg;
 
-	if (ns->n >= DIR_ENTRIES_MAX)
-		return -EFBIG;
 	if (ns->len + d->name.len + 1 > ns->cap) {
 		size_t cap = ns->cap ? ns->cap * 2 : 4096;
 		char *nb;
@@ -53,51 +103,28 @@ static int add_name(void *arg, const struct p9_dirent *d)
 	memcpy(ns->buf + ns->len, d->name.s, d->name.len);
 	ns->len += d->name.len;
 	ns->buf[ns->len++] = '\0';
-	ns->n++;
 	return 0;
-}
-
-/* Read the names in directory dirfid. */
-static int read_names(struct p9_client *c, uint32_t dirfid,
-		      struct names *ns)
-{
-	uint64_t off = 0, last;
-	uint32_t fid;
-	int n, e;
-
-	e = p9_walk(c, dirfid, 0, NULL, &fid, NULL);
-	if (e)
-		return e;
-	e = p9_lopen(c, fid, O_RDONLY | O_DIRECTORY, NULL, NULL);
-	while (!e) {
-		last = off;
-		n = p9_readdir(c, fid, &off, add_name, ns);
-		if (n <= 0) {
-			e = n;
-			break;
-		}
-		if (off == last)	/* no progress: it would never end */
-			e = -EPROTO;
-	}
-	p9_clunk(c, fid);
-	return e;
 }
 
 static int visit(struct walker *w, uint32_t dirfid, const char *name);
 
+/* Read directory dirfid's names whole, then visit each. */
 static int walk_dir(struct walker *w, uint32_t dirfid)
 {
+	size_t left = WALK_NAMES_MAX - w->held, at = 0;
 	struct names ns = { 0 };
-	size_t at = 0;
 	int e;
 
-	e = read_names(w->c, dirfid, &ns);
+	e = walk_readdir(w->c, dirfid, left < WALK_DIR_NAMES ? left :
+			 WALK_DIR_NAMES, add_name, &ns);
+	w->held += ns.len;
 	while (!e && at < ns.len) {
 		const char *name = ns.buf + at;
 
 		at += strlen(name) + 1;
 		e = visit(w, dirfid, name);
 	}
+	w->held -= ns.len;
 	free(ns.buf);
 	return e;
 }

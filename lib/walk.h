@@ -6,6 +6,9 @@
  * the way: names are single components (the client's readdir checks),
  * paths stay under WALK_PATH_MAX, depth under WALK_DEPTH_MAX, and a
  * directory whose qid repeats one of its ancestors (a cycle) is an error.
+ * A listing must end (walk_readdir), and the names the walk holds for
+ * the directories it is in stay under WALK_NAMES_MAX bytes in all, so
+ * neither time nor memory grows without bound whatever the guest says.
  */
 #ifndef QEMOUNT_WALK_H
 #define QEMOUNT_WALK_H
@@ -16,6 +19,9 @@
 
 #define WALK_PATH_MAX	65535
 #define WALK_DEPTH_MAX	1024
+#define WALK_DIR_ENTRIES (1 << 22)	/* entries one listing may hold */
+#define WALK_DIR_NAMES	(64 << 20)	/* bytes of names one listing may hold */
+#define WALK_NAMES_MAX	(256 << 20)	/* names held by walk_tree at once */
 
 struct walk_entry {
 	const char *path;	/* relative to the root, no leading "./" */
@@ -35,11 +41,25 @@ typedef int walk_fn(void *arg, const struct walk_entry *e);
 /*
  * walk_tree - walk everything below directory fid root.  Returns 0, the
  * first -errno from fn or from the server, -ELOOP for a directory cycle,
- * -ENAMETOOLONG for a path or depth past the limits.  where (cap bytes),
+ * -ENAMETOOLONG for a path or depth past the limits, walk_readdir's
+ * errors (-EFBIG for a directory past the limits, or past what is left
+ * of WALK_NAMES_MAX).  where (cap bytes),
  * if not NULL, receives the path the walk stopped at ("" for the root).
  */
 int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
 	      char *where, size_t cap);
+
+/*
+ * walk_readdir - every entry of directory fid dir, in the server's order,
+ * handed to fn as p9_readdir does ("." and ".." left out, names checked),
+ * read through a fid of its own (dir is cloned, opened, clunked).  A
+ * listing must end: more than WALK_DIR_ENTRIES entries, or more than
+ * max_names bytes of names (each counted with one byte more, for its
+ * NUL), is -EFBIG; a resume offset that comes round again (a listing
+ * that would never end) is -EPROTO.  Returns 0, fn's -errno, or -errno.
+ */
+int walk_readdir(struct p9_client *c, uint32_t dir, size_t max_names,
+		 p9_dirent_fn *fn, void *arg);
 
 /*
  * walk_path - walk a slash-separated path from directory fid root to a

@@ -23,13 +23,15 @@
  *   qm.mkfsarg=A   with qm.mkfs: one more formatter argument (repeatable)
  *   qm.seed=HEX    with qm.mkfs: 32 random bytes from the host, credited
  *                  to the kernel's random pool before the formatter runs
+ *   qm.time=1      say on the console when init started and the mount
+ *                  was done, by the kernel's clock (qemount -v)
  * Values are %XX-escaped where a byte is not a letter, digit or one of
  * "-_.,:/=+@" (the command line splits at spaces).
  *
  * The export ends when the host closes the port, or earlier when it sends
  * the commit request (lib/p9/server.h): then /mnt is unmounted at once and
- * the host told whether that went cleanly - how `qemount pack` knows the
- * image it wrote is whole.
+ * the host told whether that went cleanly, every write having reached the
+ * disk - how `qemount pack` knows the image it wrote is whole.
  *
  * Nothing is printed in the normal path: the serial console is slow
  * under TCG.
@@ -87,6 +89,15 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* Seconds since the kernel's clock started (early in its boot). */
+static double uptime(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_BOOTTIME, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 /*
@@ -339,6 +350,11 @@ static void wait_host(int fd)
 struct export {
 	int rootfd;		/* O_PATH of MNT, -1 once closed */
 	int mounted;
+	/* a read-write export: MNT and the disk, opened when mounted, so
+	 * that commit() hears of every write the disk failed after that
+	 * (the kernel reports a writeback error to each file opened before
+	 * it: syncfs(2), fsync(2)); -1 if not */
+	int syncfd, devfd;
 };
 
 /* Wait up to WAIT_MS for every child (a FUSE driver's server) to end. */
@@ -358,7 +374,8 @@ static void reap_all(void)
 
 /*
  * The server's commit hook (lib/p9/server.h): unmount now and say
- * whether it went cleanly.  The server has closed its fds already.
+ * whether it went cleanly, every write on the disk.  The server has
+ * closed its fds already.  Also the end of every export (main).
  */
 static int commit(void *arg)
 {
@@ -368,6 +385,14 @@ static int commit(void *arg)
 	if (x->rootfd >= 0)
 		close(x->rootfd);
 	x->rootfd = -1;
+	if (x->syncfd >= 0) {
+		if (syncfs(x->syncfd)) {
+			err = errno;
+			say("writing back %s: %s", MNT, strerror(err));
+		}
+		close(x->syncfd);
+		x->syncfd = -1;
+	}
 	if (x->mounted) {
 		if (umount(MNT)) {
 			err = errno;
@@ -378,7 +403,15 @@ static int commit(void *arg)
 		reap_all();
 	}
 	sync();
-	return 0;
+	if (x->devfd >= 0) {	/* what the unmount (or a helper) wrote */
+		if (fsync(x->devfd) && !err) {
+			err = errno;
+			say("writing the disk: %s", strerror(err));
+		}
+		close(x->devfd);
+		x->devfd = -1;
+	}
+	return -err;
 }
 
 static void serve(struct export *x, int attach_errno, int rw)
@@ -428,7 +461,7 @@ static int kmsg_mark(void)
  */
 static void kmsg_tell(int fd)
 {
-	char rec[1024], *msg, *end;
+	char rec[1024], *msg, *end, *cut;
 	ssize_t n;
 
 	while (fd >= 0 && (n = read(fd, rec, sizeof(rec) - 1)) != 0) {
@@ -444,7 +477,15 @@ static void kmsg_tell(int fd)
 		end = strchr(++msg, '\n');
 		if (end)
 			*end = '\0';
-		say("kernel: %s", msg);
+		/* a message of several lines: "\x0a" between them (the
+		 * kernel escapes what is not printable); a line each */
+		for (; (cut = strstr(msg, "\\x0a")); msg = cut + 4) {
+			*cut = '\0';
+			if (*msg)
+				say("kernel: %s", msg);
+		}
+		if (*msg)
+			say("kernel: %s", msg);
 	}
 }
 
@@ -697,8 +738,9 @@ static int mount_parts(char *list, int rw, int *done)
 int main(void)
 {
 	char fs[64], dev[256], opts[1024], flag[8], parts[2048], dir[32];
-	struct export x = { .rootfd = -1 };
+	struct export x = { .rootfd = -1, .syncfd = -1, .devfd = -1 };
 	int fd, rw, format, multi, err = 0, done[MAX_PARTS], ndone = 0;
+	double t_init = uptime();
 	struct fsdef def;
 
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -746,13 +788,23 @@ int main(void)
 	else if (!err)
 		err = mount_disk(fs, dev, opts, rw, format);
 	x.mounted = !multi && !err;
+	/* qm.time=1 (qemount -v): where the boot's time went, by the
+	 * kernel's clock, for the host's breakdown */
+	if (arg("qm.time", flag, sizeof(flag)) && !strcmp(flag, "1"))
+		say("kernel clock: init started %.3f s, mounted %.3f s",
+		    t_init, uptime());
+	if (x.mounted && rw) {
+		x.syncfd = open(MNT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		x.devfd = open(dev, O_RDONLY | O_CLOEXEC);
+	}
 
 	x.rootfd = open(MNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	serve(&x, err, rw);
-	if (x.rootfd >= 0)
-		close(x.rootfd);
-
-	if (x.mounted && umount(MNT) && umount2(MNT, MNT_DETACH))
+	/* the host is gone, having asked for the commit or not: the same
+	 * unmount (a no-op after a commit), whose faults only the console
+	 * hears of now */
+	commit(&x);
+	if (x.mounted && umount2(MNT, MNT_DETACH))
 		say("umount %s: %s", MNT, strerror(errno));
 	while (ndone-- > 0) {
 		snprintf(dir, sizeof(dir), MNT "/%d", done[ndone]);

@@ -75,7 +75,7 @@ int p9_clunk(struct p9_client *c, uint32_t fid);
 
 /*
  * p9_getattr - attributes of fid.  The reply must carry a known file type
- * in mode.
+ * in mode, a size an off_t holds and nanoseconds under a second.
  */
 int p9_getattr(struct p9_client *c, uint32_t fid, struct p9_attr *a);
 

@@ -172,6 +172,7 @@ int p9_getattr(struct p9_client *c, uint32_t fid, struct p9_attr *a)
 	if (e)
 		return e;
 	if (!known_type(r.u.rgetattr.mode) ||
+	    r.u.rgetattr.size > INT64_MAX ||	/* no off_t holds it */
 	    r.u.rgetattr.mtime_nsec >= 1000000000 ||
 	    r.u.rgetattr.atime_nsec >= 1000000000 ||
 	    r.u.rgetattr.ctime_nsec >= 1000000000)

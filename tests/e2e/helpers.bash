@@ -22,7 +22,8 @@ setup() {
 	export TMPDIR=$BATS_TEST_TMPDIR/tmp
 	mkdir -p "$TMPDIR"
 	OUT=$BATS_TEST_TMPDIR/out
-	mkdir -p "$OUT"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir -p "$OUT" "$MNT"
 }
 
 # Our guests' qemu processes still running: those started under this
@@ -30,17 +31,26 @@ setup() {
 qemu_left() {
 	local p
 	for p in $(pgrep -f 'virtserialport,chardev=p9,name=qemount0'); do
-		tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null |
+		tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" |
 			grep -qxF "TMPDIR=$TMPDIR" && echo "$p"
 	done
 	true
 }
 
-# The images every test reads: their sha256 before the first test (the
-# file's last test compares), and size/mtime/ctime (compared after each).
-setup_file() {
-	sha256sum "$IMAGES"/*.img "$IMAGES"/*.iso > "$BATS_FILE_TMPDIR/images.sha256"
+# record_images [IMAGE...]: before the first test, the sha256 of the
+# IMAGEs a file's tests read (default: every test image; the file's last
+# test compares), and the size/mtime/ctime of every test image (compared
+# after each test).
+record_images() {
+	if [ $# -eq 0 ]; then
+		set -- "$IMAGES"/*.img "$IMAGES"/*.iso
+	fi
+	sha256sum "$@" > "$BATS_FILE_TMPDIR/images.sha256"
 	stat -c '%n %s %Y %Z' "$IMAGES"/*.img "$IMAGES"/*.iso > "$BATS_FILE_TMPDIR/images.stat"
+}
+
+setup_file() {
+	record_images
 }
 
 images_unchanged() {

@@ -3,66 +3,17 @@
 # the mounted tree read by ordinary tools (bsdtar from the directory,
 # find, stat, sha256sum, readlink) against the testdata manifests; rw
 # sessions checked after unmount by `qemount tar` and the filesystem's
-# own fsck; parallel readers; killing the tool or qemu; errnos; a mount
-# table joining two images.
+# own fsck; parallel readers; fusermount3 -u; errnos; a mount table
+# joining two images.  (Killing the tool or qemu: faults.bats.)
 
 load helpers
+load mount-helpers
 
 bats_require_minimum_version 1.5.0
 
-# every wait here ends within this
-WAIT=30
-
 setup_file() {
-	[ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ] && command -v fusermount3 >/dev/null ||
-		skip "needs root, /dev/fuse and fusermount3"
-	sha256sum "$IMAGES"/*.img "$IMAGES"/*.iso > "$BATS_FILE_TMPDIR/images.sha256"
-	stat -c '%n %s %Y %Z' "$IMAGES"/*.img "$IMAGES"/*.iso > "$BATS_FILE_TMPDIR/images.stat"
-}
-
-setup() {
-	export TMPDIR=$BATS_TEST_TMPDIR/tmp
-	mkdir -p "$TMPDIR"
-	OUT=$BATS_TEST_TMPDIR/out
-	MNT=$BATS_TEST_TMPDIR/mnt
-	mkdir -p "$OUT" "$MNT"
-}
-
-mounted() {
-	grep -qF " $1 fuse.qemount " /proc/mounts
-}
-
-# wait_until SECONDS CMD...: CMD succeeds within SECONDS, or fail
-wait_until() {
-	local limit=$(( $1 * 10 )) i=0
-	shift
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -lt $limit ] || { echo "timed out: $*" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
-not_mounted() { ! mounted "$1"; }
-
-# nothing of ours may stay mounted; unmount (then fail) if it did
-teardown_more() {
-	if mounted "$MNT"; then
-		fusermount3 -uz "$MNT" || umount -l "$MNT"
-		echo "left mounted: $MNT" >&2
-		return 1
-	fi
-}
-
-# qm_mount ARGS...: qemount mount in the background, within the limit
-qm_mount() {
-	run --separate-stderr timeout $LIMIT "$QM" mount "$@"
-	[ "$status" -eq 0 ] || { echo "mount: $stderr" >&2; return 1; }
-}
-
-qm_umount() {
-	timeout $LIMIT "$QM" umount "$MNT"
-	not_mounted "$MNT"
+	can_mount || skip "needs root, /dev/fuse and fusermount3"
+	record_images
 }
 
 # tree_matches NAME: the mounted tree, archived by bsdtar from the
@@ -228,35 +179,6 @@ rw_changes() {
 	run --separate-stderr timeout $LIMIT "$QM" mount -o rw "$(image_of iso9660)" "$MNT"
 	fails_cleanly iso9660
 	not_mounted "$MNT"
-}
-
-@test "kill -9 of the tool: the mount goes, and qemu with it" {
-	qm_mount "$(image_of ext4)" "$MNT"
-	pid=$(pgrep -f -- "mount $(image_of ext4) $MNT" | head -1)
-	[ -n "$pid" ]
-	kill -9 "$pid"
-	wait_until $WAIT not_mounted "$MNT"
-	wait_until $WAIT test -z "$(qemu_left)"
-}
-
-@test "kill -9 of qemu: the tool unmounts and exits" {
-	qm_mount "$(image_of ext4)" "$MNT"
-	pid=$(pgrep -f -- "mount $(image_of ext4) $MNT" | head -1)
-	kill -9 $(qemu_left)
-	wait_until $WAIT not_mounted "$MNT"
-	wait_until $WAIT eval '! kill -0 '"$pid"' 2>/dev/null'
-	[ -z "$(ls -A "$MNT")" ]	# the empty directory again, no ENOTCONN
-}
-
-@test "-f stays in the foreground; SIGTERM unmounts cleanly" {
-	timeout $LIMIT "$QM" mount -f "$(image_of ext4)" "$MNT" 2> "$OUT/err" &
-	pid=$!
-	wait_until $WAIT mounted "$MNT"
-	[ -f "$MNT/dir/file" ]
-	kill -TERM $pid
-	wait $pid
-	not_mounted "$MNT"
-	[ ! -s "$OUT/err" ]
 }
 
 @test "fusermount3 -u alone also ends the tool" {

@@ -157,38 +157,6 @@ bats_require_minimum_version 1.5.0
 	"$CHECK" "$OUT/a.tar" "$IMAGES/vfat.mtree"
 }
 
-# wait_qemu PID: wait (up to 10 s) until PID's qemu runs, so that a
-# signal lands mid-run however fast the guest is (a fixed sleep outlasted
-# a whole run of the linux-6.1-lean guest)
-wait_qemu() {
-	local i
-	for i in $(seq 500); do
-		pgrep -P "$1" -f 'name=qemount0' > /dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
-@test "SIGTERM mid-run: no output, no temp file, no qemu" {
-	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar" &
-	wait_qemu $!
-	kill -TERM $!
-	wait $! || true
-	[ -z "$(ls -A "$OUT")" ]
-	sleep 0.5
-	[ -z "$(qemu_left)" ]
-}
-
-@test "SIGKILL mid-run: qemu dies with it, nothing left" {
-	"$QM" tar "$(image_of ext4)" -o "$OUT/a.tar" &
-	wait_qemu $!
-	kill -KILL $!
-	wait $! || true
-	sleep 0.5
-	[ -z "$(qemu_left)" ]
-	[ -z "$(ls -A "$OUT")" ]
-}
-
 @test "after all of the above, every input image has its old sha256" {
 	images_unchanged
 }

@@ -1,11 +1,13 @@
 /*
  * test_p9_hostile.c - the 9P client against a server that lies: wrong
  * tags and types, counts shorter or larger than asked, names with '/',
- * truncated frames, oversized frames, replies that never come.  Each must
- * end in a clean error (and a dead connection where the stream can no
- * longer be trusted), never a crash, an overread or a hang.  Run it under
+ * truncated frames, oversized frames, replies that never come, sizes no
+ * off_t holds, directory listings that never end (walk_readdir).  Each
+ * must end in a clean error (and a dead connection where the stream can
+ * no longer be trusted), never a crash, an overread or a hang.  Run it under
  * `make asan` to see the "never an overread" part enforced.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 
 #include "client.h"
 #include "tap.h"
+#include "walk.h"
 
 /* Write the reply for t into out; return its length, 0 for no reply. */
 typedef size_t reply_fn(const struct p9_msg *t, uint8_t *out);
@@ -237,6 +240,75 @@ static size_t rep_write_more(const struct p9_msg *t, uint8_t *out)
 	return enc(&r, out);
 }
 
+static size_t rep_getattr_huge(const struct p9_msg *t, uint8_t *out)
+{
+	struct p9_msg r = { .type = P9_RGETATTR, .tag = t->tag };
+
+	r.u.rgetattr.mode = S_IFREG | 0644;
+	r.u.rgetattr.size = 1ULL << 63;	/* past any off_t */
+	return enc(&r, out);
+}
+
+/* What rep_listing's directory lists. */
+static enum {
+	L_TWO,		/* "a" and "b", then the end */
+	L_STUCK,	/* "a" at offset 5, whatever the offset asked */
+	L_BACK,		/* offsets 0 -> 2 -> 1 -> 2 -> 1 ... */
+	L_LAP,		/* one entry a call; after offset 150 back to 50 */
+	L_ENDLESS,	/* new 200-byte names for ever */
+	L_DOTS,		/* "." for ever, at new offsets */
+} listing;
+
+/* A directory for walk_readdir: its Twalk (a clone), Tlopen, Tclunk
+ * succeed, Treaddir lists as `listing` says. */
+static size_t rep_listing(const struct p9_msg *t, uint8_t *out)
+{
+	static uint8_t ents[1 << 20];
+	struct p9_msg r = { .type = t->type + 1, .tag = t->tag };
+	struct p9_dirent d = { .type = DT_REG };
+	uint64_t off = t->u.tread.offset;
+	uint32_t cap = t->u.tread.count;
+	char name[200];
+	size_t pos = 0;
+
+	if (t->type != P9_TREADDIR)
+		return enc(&r, out);
+	if (cap > sizeof(ents))
+		cap = sizeof(ents);
+	d.name = p9_mkstr("a");
+	switch (listing) {
+	case L_TWO:
+	case L_BACK:
+		d.offset = 1;
+		if (off == 0 || (listing == L_BACK && off == 2))
+			p9_dirent_put(ents, cap, &pos, &d);
+		d.name = p9_mkstr("b");
+		d.offset = 2;
+		if (off == 0 || (listing == L_BACK && off == 1))
+			p9_dirent_put(ents, cap, &pos, &d);
+		break;
+	case L_STUCK:
+		d.offset = 5;
+		p9_dirent_put(ents, cap, &pos, &d);
+		break;
+	case L_LAP:
+		d.offset = off < 150 ? off + 1 : 50;
+		p9_dirent_put(ents, cap, &pos, &d);
+		break;
+	case L_ENDLESS:
+	case L_DOTS:
+		memset(name, 'n', sizeof(name));
+		d.name = listing == L_DOTS ? p9_mkstr(".") :
+			 (struct p9_str){ name, sizeof(name) };
+		do
+			d.offset = ++off;
+		while (p9_dirent_put(ents, cap, &pos, &d));
+	}
+	r.u.rread.count = pos;
+	r.u.rread.data = ents;
+	return enc(&r, out);
+}
+
 struct rig {
 	int sv[2];
 	pthread_t th;
@@ -414,6 +486,28 @@ static void t_misc(void)
 	rig_down(&g);
 }
 
+static int count(void *arg, const struct p9_dirent *d)
+{
+	(void)d;
+	(*(unsigned long *)arg)++;
+	return 0;
+}
+
+/* walk_readdir over rep_listing: what it returns, and the names seen. */
+static void t_listing(int what, int want, const char *name)
+{
+	unsigned long seen = 0;
+	struct rig g;
+	int e;
+
+	listing = what;
+	rig_up(&g, rep_listing, 0, NULL);
+	e = walk_readdir(g.c, 1, 1 << 20, count, &seen);
+	is(e, want, "%s (%lu names)", name, seen);
+	ok(!dead(&g), "%s: the connection stays up", name);
+	rig_down(&g);
+}
+
 int main(void)
 {
 	t_attach(rep_wrong_tag, "reply with the wrong tag");
@@ -444,5 +538,19 @@ int main(void)
 	t_version(100, NULL, "Rversion msize too small");
 	t_version(0, "9P2000.u", "Rversion of another dialect");
 	t_misc();
+	{
+		struct rig g;
+		struct p9_attr at;
+
+		rig_up(&g, rep_getattr_huge, 0, NULL);
+		is(p9_getattr(g.c, 1, &at), -EPROTO, "getattr size past off_t");
+		rig_down(&g);
+	}
+	t_listing(L_TWO, 0, "a listing that ends");
+	t_listing(L_STUCK, -EPROTO, "a listing whose offset stays");
+	t_listing(L_BACK, -EPROTO, "a listing whose offsets go back");
+	t_listing(L_LAP, -EPROTO, "a listing that comes round after 100");
+	t_listing(L_ENDLESS, -EFBIG, "a listing of new names for ever");
+	t_listing(L_DOTS, -EFBIG, "a listing of \".\" for ever");
 	return done_testing();
 }
