@@ -89,6 +89,9 @@ void cmd_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cmd_write_all(int fd, const void *data, size_t n);
 
+/* cmd_now - seconds on the monotonic clock, for -v timings. */
+double cmd_now(void);
+
 /* cmd_copy - copy fd from (to its end) to fd to.  0 or -errno. */
 int cmd_copy(int from, int to);
 

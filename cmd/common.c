@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -151,6 +152,14 @@ int cmd_write_all(int fd, const void *data, size_t n)
 		n -= w;
 	}
 	return 0;
+}
+
+double cmd_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 int cmd_copy(int from, int to)

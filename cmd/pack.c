@@ -118,9 +118,12 @@ static int build(struct job *j, int fd, uint64_t size)
 		.mkfs_args = j->mkfs_args, .n_mkfs_args = j->n_mkfs_args,
 		.timeout_ms = j->timeout_ms, .echo_log = j->verbose,
 	};
-	struct conv_in_opts co = { .warn = warn_entry, .warn_arg = j };
+	struct conv_in_opts co = { .warn = warn_entry, .warn_arg = j,
+				   .writers = CONV_IN_WRITERS };
 	struct conv_in_stats *st = &j->st;
+	struct sess_times t;
 	struct sess *s;
+	double t0, t1, t2;
 	int e, ce;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -139,8 +142,10 @@ static int build(struct job *j, int fd, uint64_t size)
 	if (j->verbose)
 		fprintf(stderr, "qemount pack: %s: %s formatted and mounted, "
 			"filling it\n", j->out, j->fs);
+	t0 = cmd_now();
 	e = conv_in_extract(j->in, sess_client(s), sess_root(s), &co, st,
 			    err, sizeof(err));
+	t1 = cmd_now();
 	if (e)
 		snprintf(j->err, sizeof(j->err), "%s: %s",
 			 e == -EBADMSG ? j->archive : j->out, err);
@@ -157,11 +162,17 @@ static int build(struct job *j, int fd, uint64_t size)
 	if (!e && (e = sess_commit(s, j->timeout_ms ? j->timeout_ms :
 				  COMMIT_MS, err, sizeof(err))))
 		snprintf(j->err, sizeof(j->err), "%s: %s", j->out, err);
-	ce = sess_close(s, NULL, err, sizeof(err));
+	t2 = cmd_now();
+	ce = sess_close(s, &t, err, sizeof(err));
 	if (!e && ce) {
 		snprintf(j->err, sizeof(j->err), "%s: %s", j->out, err);
 		e = ce;
 	}
+	if (j->verbose)
+		fprintf(stderr, "qemount pack: %s: %s: boot and format %.3f s, "
+			"attach %.3f s, populate %.3f s, commit %.3f s, "
+			"shutdown %.3f s\n", j->out, j->fs, t.boot,
+			t.attach - t.boot, t1 - t0, t2 - t1, t.shutdown);
 	return e;
 }
 

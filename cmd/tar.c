@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "conv.h"
@@ -42,14 +41,6 @@ static void warn_entry(void *arg, const char *path, const char *what)
 
 	r->warnings++;
 	cmd_warnx("warning: %s: %s: %s", r->image, path, what);
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 static int entry(void *arg, const struct walk_entry *e)
@@ -176,9 +167,9 @@ int cmd_tar(int argc, char **argv)
 		outfile_discard(of);
 		return EXIT_FAIL;
 	}
-	t0 = now();
+	t0 = cmd_now();
 	rc = convert(&a, s, of);
-	walked = now() - t0;
+	walked = cmd_now() - t0;
 	snprintf(fs, sizeof(fs), "%s", sess_fs(s));
 	e = sess_close(s, &t, err, sizeof(err));
 	if (e && !rc) {

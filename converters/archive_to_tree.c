@@ -20,6 +20,11 @@
  * long, a duplicate name on a case-insensitive fs) is a loss: reported,
  * and the run goes on.  Anything else - no space, an I/O error, the
  * connection gone - ends it.
+ *
+ * Small regular files are written by writer threads while the archive
+ * is read on, several in flight at once (the guest's round trips are
+ * slow under TCG); in_jobs.h says how the tree and the words stay those
+ * of one entry at a time.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -32,10 +37,12 @@
 #include <unistd.h>
 
 #include "conv.h"
+#include "in_jobs.h"
 
-#define MAXDEPTH	256
 #define BLOCK		(64 * 1024)	/* libarchive read block, compressed */
+#define SMALL		(1024 * 1024)	/* files a writer thread takes */
 #define P9_WRONLY	1
+#define P9_EXCL		0200
 #define P9_TRUNC	01000
 /*
  * Entries are made by the attached user (root) in group 0 and given
@@ -47,21 +54,6 @@
 struct dirattr {		/* a directory's attributes, set at the end */
 	char *path;
 	struct p9_iattr a;
-};
-
-struct conv_in {
-	const struct conv_in_opts *o;
-	struct p9_client *c;
-	uint32_t root;
-	struct archive *ar;
-	struct conv_in_stats *st;
-	char *err;
-	size_t errlen;
-	char cur[4096];		/* the directory cwd is, "" for the root */
-	uint32_t cwd;		/* P9_NOFID, or a fid of cur */
-	struct dirattr *dirs;
-	size_t ndirs, capdirs;
-	char last[4096];	/* the name of the entry read last */
 };
 
 /* A path as its components, in buf; n of them.  -EINVAL if it has "..". */
@@ -96,30 +88,9 @@ static int is_loss(int e)
 	       e == -EACCES || e == -ENOENT || e == -ERANGE || e == -EFBIG;
 }
 
-/* Tell the user about path; a loss (counts) if the entry lost something. */
-static void tell(struct conv_in *ci, const char *path, const char *what,
-		 int e, int counts)
+static void lose(struct job *j, const char *path, const char *what, int e)
 {
-	char msg[512];
-
-	ci->st->losses += counts;
-	snprintf(msg, sizeof(msg), "%s%s%s", what, e ? ": " : "",
-		 e ? strerror(-e) : "");
-	if (ci->o->warn)
-		ci->o->warn(ci->o->warn_arg, path, msg);
-}
-
-static void lose(struct conv_in *ci, const char *path, const char *what,
-		 int e)
-{
-	tell(ci, path, what, e, 1);
-}
-
-static int fail(struct conv_in *ci, const char *path, const char *what, int e)
-{
-	snprintf(ci->err, ci->errlen, "%s%s%s: %s", path, path[0] ? ": " : "",
-		 what, strerror(-e));
-	return e;
+	job_tell(j, path, what, e, 1);
 }
 
 /* Walk n components from fid to *out (any n); q, if not NULL, the qid of
@@ -146,29 +117,55 @@ static int walk_n(struct conv_in *ci, uint32_t fid, unsigned n,
 	return 0;
 }
 
-/*
- * Make ci->cwd the directory comp[0..n): walk to it, making what is
- * missing on the way.  0, a loss errno (a component is a file), or fatal.
- */
-static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
+/* A new reference to ci's cwd. */
+static struct dirref *dir_get(struct conv_in *ci)
 {
-	char path[sizeof(ci->cur)];
+	pthread_mutex_lock(&ci->lock);
+	ci->cwd->refs++;
+	pthread_mutex_unlock(&ci->lock);
+	return ci->cwd;
+}
+
+/* Make fid (taken) ci's cwd, for path. */
+static int dir_set(struct conv_in *ci, uint32_t fid, const char *path)
+{
+	struct dirref *d = malloc(sizeof(*d));
+
+	if (!d) {
+		p9_clunk(ci->c, fid);
+		return -ENOMEM;
+	}
+	d->fid = fid;
+	d->refs = 1;
+	ci->cwd = d;
+	snprintf(ci->cur, sizeof(ci->cur), "%s", path);
+	return 0;
+}
+
+/*
+ * Make ci->cwd the directory comp[0..n) for j: walk to it (in j's turn:
+ * earlier entries may make it), making what is missing on the way.
+ * 0, a loss errno (a component is a file), or fatal.
+ */
+static int enter(struct conv_in *ci, struct job *j, const char *const *comp,
+		 unsigned n)
+{
+	char path[sizeof(ci->cur)] = "";	/* n == 0: the root */
 	size_t len = 0;
 	uint32_t fid, next;
 	unsigned i;
 	int e;
 
-	path[0] = '\0';	/* n == 0: the root */
 	for (i = 0; i < n; i++)
 		len += snprintf(path + len, sizeof(path) - len, "%s%s",
 				i ? "/" : "", comp[i]);
-	if (ci->cwd != P9_NOFID && strcmp(path, ci->cur) == 0)
+	if (ci->cwd && strcmp(path, ci->cur) == 0)
 		return 0;
-	if (ci->cwd != P9_NOFID)
-		p9_clunk(ci->c, ci->cwd);
-	ci->cwd = P9_NOFID;
+	dir_put(ci, ci->cwd);
+	ci->cwd = NULL;
+	jobs_turn(ci, j);
 	if (!walk_n(ci, ci->root, n, comp, &fid, NULL))
-		goto done;
+		return dir_set(ci, fid, path);
 	/* something is missing: one component at a time */
 	if ((e = p9_walk(ci->c, ci->root, 0, NULL, &fid, NULL)))
 		return e;
@@ -177,7 +174,7 @@ static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
 		if (e == -ENOENT) {
 			e = p9_mkdir(ci->c, fid, comp[i], 0755, 0, NULL);
 			if (!e) {
-				ci->st->dirs_made++;
+				j->d.dirs_made++;
 				e = p9_walk(ci->c, fid, 1, &comp[i], &next, NULL);
 			}
 		}
@@ -186,10 +183,7 @@ static int enter(struct conv_in *ci, const char *const *comp, unsigned n)
 			return e;
 		fid = next;
 	}
-done:
-	ci->cwd = fid;
-	snprintf(ci->cur, sizeof(ci->cur), "%s", path);
-	return 0;
+	return dir_set(ci, fid, path);
 }
 
 /* The attributes of archive entry ae, for Tsetattr. */
@@ -215,33 +209,14 @@ static struct p9_iattr attrs(struct archive_entry *ae)
 	return a;
 }
 
-/* The kinds of attribute a filesystem may not keep, told once each. */
-enum kind { OWNER, MODE, TIME, SUBSEC, NKINDS };
-
-static const char *const kind_msg[NKINDS] = {
-	"owner not kept (nor for any entry after it)",
-	"mode not kept (nor for any entry after it)",
-	"mtime not kept (nor for any entry after it)",
-	"sub-second mtime not kept (nor for any entry after it)",
-};
-
-static void lost_kind(struct conv_in *ci, const char *path, enum kind k)
-{
-	unsigned long *n[NKINDS] = { &ci->st->owners_lost,
-		&ci->st->modes_lost, &ci->st->times_lost, &ci->st->subsec_lost };
-
-	if ((*n[k])++ == 0 && ci->o->warn)
-		ci->o->warn(ci->o->warn_arg, path, kind_msg[k]);
-}
-
 /*
  * Set a on fid: owner first (chown clears set-id bits), then the mode,
  * then the times; then read them back, since some drivers take what they
  * cannot keep without an error (ntfs-3g owners, affs set-id bits).  What
- * was refused or not kept is counted per kind, and told once.
+ * was refused or not kept is noted per kind (told once each).
  */
-static int set_attrs(struct conv_in *ci, uint32_t fid, const char *path,
-		     const struct p9_iattr *a, int is_link)
+static int set_attrs(struct conv_in *ci, struct job *j, uint32_t fid,
+		     const char *path, const struct p9_iattr *a, int is_link)
 {
 	static const uint32_t steps[] = {
 		P9_SETATTR_UID | P9_SETATTR_GID, P9_SETATTR_MODE,
@@ -260,7 +235,7 @@ static int set_attrs(struct conv_in *ci, uint32_t fid, const char *path,
 		one.valid &= ~P9_SETATTR_MODE;
 	e = p9_setattr(ci->c, fid, &one);
 	if (e && !is_loss(e))
-		return fail(ci, path, "setting attributes", e);
+		return job_fail(j, path, "setting attributes", e);
 	for (i = 0; e && i < 3; i++) {
 		one = *a;
 		one.valid &= steps[i];
@@ -268,27 +243,28 @@ static int set_attrs(struct conv_in *ci, uint32_t fid, const char *path,
 			continue;
 		refused[i] = p9_setattr(ci->c, fid, &one);
 		if (refused[i] && !is_loss(refused[i]))
-			return fail(ci, path, "setting attributes", refused[i]);
+			return job_fail(j, path, "setting attributes",
+					refused[i]);
 	}
 	e = p9_getattr(ci->c, fid, &got);
 	if (e)
-		return fail(ci, path, "reading attributes back", e);
+		return job_fail(j, path, "reading attributes back", e);
 	if (refused[OWNER] || got.uid != a->uid || got.gid != a->gid)
-		lost_kind(ci, path, OWNER);
+		job_lost_kind(j, path, OWNER);
 	if (!is_link && (refused[MODE] || (got.mode & 07777) != a->mode))
-		lost_kind(ci, path, MODE);
+		job_lost_kind(j, path, MODE);
 	if (a->valid & P9_SETATTR_MTIME) {
 		if (refused[TIME] || got.mtime_sec != a->mtime_sec)
-			lost_kind(ci, path, TIME);
+			job_lost_kind(j, path, TIME);
 		else if (got.mtime_nsec != a->mtime_nsec)
-			lost_kind(ci, path, SUBSEC);
+			job_lost_kind(j, path, SUBSEC);
 	}
 	return 0;
 }
 
 /* Extended attributes of ae onto fid; a refused one is a loss. */
-static int set_xattrs(struct conv_in *ci, uint32_t fid, const char *path,
-		      struct archive_entry *ae)
+static int set_xattrs(struct conv_in *ci, struct job *j, uint32_t fid,
+		      const char *path, struct archive_entry *ae)
 {
 	const char *name, *prev = "";
 	const void *val;
@@ -304,18 +280,54 @@ static int set_xattrs(struct conv_in *ci, uint32_t fid, const char *path,
 			continue;
 		e = p9_xattr_set(ci->c, fid, name, val, size, 0);
 		if (e && !is_loss(e) && e != -ENOSPC && e != -E2BIG)
-			return fail(ci, path, "setting an xattr", e);
+			return job_fail(j, path, "setting an xattr", e);
 		if (e) {
 			snprintf(what, sizeof(what), "xattr %.200s not kept",
 				 name);
-			lose(ci, path, what, e);
+			lose(j, path, what, e);
 		}
 	}
 	return 0;
 }
 
-/* The data of the current entry into the opened fid, holes kept. */
-static int write_data(struct conv_in *ci, uint32_t fid, const char *path,
+/* j's data could not be read: -EBADMSG, "path: why". */
+static int archive_failed(struct conv_in *ci, struct job *j)
+{
+	char msg[NAME_BUF + 512];
+
+	snprintf(msg, sizeof(msg), "%s: %s", j->path,
+		 archive_error_string(ci->ar));
+	return job_fail_msg(j, -EBADMSG, msg);
+}
+
+/*
+ * The next piece of j's data: what was read into it, then (inline) the
+ * rest from the archive.  1, 0 at the end, or -EBADMSG (j failed).
+ */
+static int block_next(struct conv_in *ci, struct job *j, const void **buf,
+		      size_t *len, int64_t *off)
+{
+	int r;
+
+	if (j->next < j->nblocks) {
+		*buf = j->data + j->blocks[j->next].at;
+		*len = j->blocks[j->next].len;
+		*off = j->blocks[j->next++].off;
+		return 1;
+	}
+	if (!j->stream)
+		return 0;
+	r = archive_read_data_block(ci->ar, buf, len, off);
+	if (r == ARCHIVE_OK)
+		return 1;
+	if (r == ARCHIVE_EOF)
+		return 0;
+	return archive_failed(ci, j);
+}
+
+/* The data of j into the opened fid, holes kept; -EFBIG is not a failure
+ * of j (the caller's to tell). */
+static int write_data(struct conv_in *ci, struct job *j, uint32_t fid,
 		      int64_t size)
 {
 	const void *buf;
@@ -324,99 +336,188 @@ static int write_data(struct conv_in *ci, uint32_t fid, const char *path,
 	ssize_t n;
 	int r;
 
-	while ((r = archive_read_data_block(ci->ar, &buf, &len, &off)) ==
-	       ARCHIVE_OK) {
+	while ((r = block_next(ci, j, &buf, &len, &off)) == 1) {
 		for (done = 0; done < len; done += n) {
 			n = p9_write(ci->c, fid, off + done,
 				     (const char *)buf + done, len - done);
+			if (n == -EFBIG)
+				return n;
 			if (n < 0)
-				return fail(ci, path, "writing", n);
+				return job_fail(j, j->path, "writing", n);
 			if (n == 0)
-				return fail(ci, path, "writing", -EIO);
+				return job_fail(j, j->path, "writing", -EIO);
 		}
 		end = off + len;
-		ci->st->bytes += len;
+		j->d.bytes += len;
 	}
-	if (r != ARCHIVE_EOF) {
-		snprintf(ci->err, ci->errlen, "%s: %s", path,
-			 archive_error_string(ci->ar));
-		return -EBADMSG;
-	}
+	if (r < 0)
+		return r;
 	if (end < size) {	/* a hole at the end of a sparse file */
 		struct p9_iattr a = { .valid = P9_SETATTR_SIZE, .size = size };
 		int e = p9_setattr(ci->c, fid, &a);
 
+		if (e == -EFBIG)
+			return e;
 		if (e)
-			return fail(ci, path, "setting the size", e);
+			return job_fail(j, j->path, "setting the size", e);
 	}
 	return 0;
 }
 
-/* A regular file: create (or replace), fill, set attributes. */
-static int put_file(struct conv_in *ci, const char *name, const char *path,
-		    struct archive_entry *ae)
+/*
+ * Remove name from dir if it is still the file made as q.  A file no
+ * filesystem takes is one over its largest size, so a big one, made in
+ * its turn while nothing else makes names; should a small one be, a
+ * name an entry after it made meanwhile is left alone.
+ */
+static void unlink_made(struct conv_in *ci, uint32_t dir, const char *name,
+			const struct p9_qid *q)
 {
-	struct p9_iattr a = attrs(ae);
+	struct p9_qid now;
 	uint32_t fid;
+
+	if (p9_walk(ci->c, dir, 1, &name, &fid, &now))
+		return;
+	p9_clunk(ci->c, fid);
+	if (now.path == q->path)
+		p9_unlinkat(ci->c, dir, name, 0);
+}
+
+/*
+ * A regular file: create (or replace), fill, set attributes.  Run by a
+ * writer thread, or inline.  The name is made in j's turn, exclusively:
+ * a name taken already (an earlier entry's, as this filesystem spells
+ * names) is replaced, as tar does, once every earlier entry is done.
+ */
+int put_file(struct conv_in *ci, struct job *j)
+{
+	struct p9_iattr a = attrs(j->ae);
+	uint32_t dir = j->dir->fid, fid;
+	struct p9_qid q;
 	int e;
 
-	if ((e = p9_walk(ci->c, ci->cwd, 0, NULL, &fid, NULL)))
-		return fail(ci, path, "walking", e);
-	e = p9_lcreate(ci->c, fid, name, P9_WRONLY | P9_TRUNC, a.mode, ROOT_GID,
-		       NULL);
+	if ((e = p9_walk(ci->c, dir, 0, NULL, &fid, NULL)))
+		return job_fail(j, j->path, "walking", e);
+	jobs_turn(ci, j);
+	e = p9_lcreate(ci->c, fid, j->name, P9_WRONLY | P9_TRUNC | P9_EXCL,
+		       a.mode, ROOT_GID, &q);
+	if (e == -EEXIST) {
+		jobs_before(ci, j);
+		e = p9_lcreate(ci->c, fid, j->name, P9_WRONLY | P9_TRUNC,
+			       a.mode, ROOT_GID, &q);
+	}
 	if (e == -ELOOP || e == -EINVAL) {
 		/* a symlink or a special file of that name (the server opens
 		 * neither): it goes, as tar replaces it */
-		p9_unlinkat(ci->c, ci->cwd, name, 0);
-		e = p9_lcreate(ci->c, fid, name, P9_WRONLY | P9_TRUNC, a.mode,
-			       ROOT_GID, NULL);
+		p9_unlinkat(ci->c, dir, j->name, 0);
+		e = p9_lcreate(ci->c, fid, j->name, P9_WRONLY | P9_TRUNC,
+			       a.mode, ROOT_GID, &q);
 	}
+	jobs_pass(ci, j);
 	if (e && is_loss(e)) {
-		lose(ci, path, "not stored", e);
+		lose(j, j->path, "not stored", e);
 		p9_clunk(ci->c, fid);
 		return 0;
 	}
 	if (e)
-		e = fail(ci, path, "creating", e);
+		e = job_fail(j, j->path, "creating", e);
 	if (!e)
-		e = write_data(ci, fid, path, archive_entry_size(ae));
+		e = write_data(ci, j, fid, archive_entry_size(j->ae));
 	if (e == -EFBIG) {	/* bigger than a file of this fs can be */
-		lose(ci, path, "not stored", e);
+		lose(j, j->path, "not stored", e);
 		p9_clunk(ci->c, fid);
-		p9_unlinkat(ci->c, ci->cwd, name, 0);
+		unlink_made(ci, dir, j->name, &q);
 		return 0;
 	}
 	if (!e)
-		e = set_attrs(ci, fid, path, &a, 0);
+		e = set_attrs(ci, j, fid, j->path, &a, 0);
 	if (!e)
-		e = set_xattrs(ci, fid, path, ae);
+		e = set_xattrs(ci, j, fid, j->path, j->ae);
 	p9_clunk(ci->c, fid);
-	ci->st->files++;
+	j->d.files++;
 	return e;
+}
+
+/*
+ * Read the current entry's data (size bytes said) into j, for a writer
+ * thread.  If more comes than was said, j goes inline (j->stream) with
+ * what it has.  0, or -1: stop reading the archive (an earlier entry
+ * failed).
+ */
+static int buffer(struct conv_in *ci, struct job *j, size_t size)
+{
+	const void *buf;
+	size_t len, cap;
+	int64_t off;
+	int r;
+
+	if (jobs_reserve(ci, j, size))
+		return -1;
+	if (size && !(j->data = malloc(size)))
+		return job_fail_msg(j, -ENOMEM, "out of memory"), 0;
+	while ((r = archive_read_data_block(ci->ar, &buf, &len, &off)) ==
+	       ARCHIVE_OK) {
+		struct block *b = j->nblocks ? &j->blocks[j->nblocks - 1] :
+				  NULL;
+
+		if (len > j->cap - j->len) {	/* keep it; read on inline */
+			uint8_t *nd = realloc(j->data, j->len + len);
+
+			if (!nd)
+				return job_fail_msg(j, -ENOMEM,
+						    "out of memory"), 0;
+			j->data = nd;
+			ci->buffered += j->len + len - j->cap;
+			j->cap = j->len + len;
+			j->stream = 1;
+		}
+		if (b && b->off + (int64_t)b->len == off) {
+			b->len += len;	/* one write for adjacent pieces */
+		} else {
+			if (j->nblocks == j->capblocks) {
+				cap = j->capblocks ? 2 * j->capblocks : 4;
+				b = realloc(j->blocks, cap * sizeof(*b));
+				if (!b)
+					return job_fail_msg(j, -ENOMEM,
+						"out of memory"), 0;
+				j->blocks = b;
+				j->capblocks = cap;
+			}
+			j->blocks[j->nblocks++] = (struct block){ off, len,
+								  j->len };
+		}
+		memcpy(j->data + j->len, buf, len);
+		j->len += len;
+		if (j->stream)
+			return 0;
+	}
+	if (r != ARCHIVE_EOF)
+		archive_failed(ci, j);
+	return 0;
 }
 
 /*
  * A symlink's target as stored: some drivers rewrite it (affs turns
  * "../" into Amiga's "/"), and that must not go untold.
  */
-static int check_link(struct conv_in *ci, uint32_t fid, const char *path,
-		      const char *want)
+static int check_link(struct conv_in *ci, struct job *j, uint32_t fid,
+		      const char *path, const char *want)
 {
 	char got[4096], what[4200];
 	int e = p9_readlink(ci->c, fid, got, sizeof(got));
 
 	if (e)
-		return fail(ci, path, "reading the symlink back", e);
+		return job_fail(j, path, "reading the symlink back", e);
 	if (want && strcmp(got, want) != 0) {
 		snprintf(what, sizeof(what), "symlink target stored as \"%s\"",
 			 got);
-		lose(ci, path, what, 0);
+		lose(j, path, what, 0);
 	}
 	return 0;
 }
 
 /* Remember a directory's attributes for dirs_finish. */
-static int note_dir(struct conv_in *ci, const char *path,
+static int note_dir(struct conv_in *ci, struct job *j, const char *path,
 		    struct archive_entry *ae)
 {
 	if (ci->ndirs == ci->capdirs) {
@@ -424,50 +525,39 @@ static int note_dir(struct conv_in *ci, const char *path,
 		struct dirattr *d = realloc(ci->dirs, cap * sizeof(*d));
 
 		if (!d)
-			return -ENOMEM;
+			return job_fail_msg(j, -ENOMEM, "out of memory");
 		ci->dirs = d;
 		ci->capdirs = cap;
 	}
 	ci->dirs[ci->ndirs].path = strdup(path);
 	if (!ci->dirs[ci->ndirs].path)
-		return -ENOMEM;
+		return job_fail_msg(j, -ENOMEM, "out of memory");
 	ci->dirs[ci->ndirs++].a = attrs(ae);
 	return 0;
 }
 
-/* Is name in the current directory a directory? */
-static int is_dir(struct conv_in *ci, const char *name)
-{
-	struct p9_qid q;
-	uint32_t fid;
-
-	if (p9_walk(ci->c, ci->cwd, 1, &name, &fid, &q))
-		return 0;
-	p9_clunk(ci->c, fid);
-	return (q.type & P9_QTDIR) != 0;
-}
-
 /*
  * A hardlink to target, an entry already written (its name is taken as
- * the entry names are).  If name is that file already (an entry linked
- * to itself, or named twice) there is nothing to do: unlinking it first
- * would lose it.
+ * the entry names are), once every entry before it is done.  If name is
+ * that file already (an entry linked to itself, or named twice) there
+ * is nothing to do: unlinking it first would lose it.
  */
-static int put_link(struct conv_in *ci, const char *name, const char *path,
-		    const char *target)
+static int put_link(struct conv_in *ci, struct job *j, const char *name,
+		    const char *path, const char *target)
 {
 	const char *comp[MAXDEPTH];
 	struct p9_qid tq, q;
-	char buf[4096], what[600];
-	uint32_t fid, old;
+	char buf[NAME_BUF], what[600];
+	uint32_t cwd = ci->cwd->fid, fid, old;
 	unsigned n;
 	int e;
 
+	jobs_before(ci, j);
 	e = split(target, buf, sizeof(buf), comp, &n);
 	if (e == -EINVAL) {
 		snprintf(what, sizeof(what), "hardlink to \"%.500s\": a \"..\" "
 			 "component would leave the image: skipped", target);
-		lose(ci, path, what, 0);
+		lose(j, path, what, 0);
 		return 0;
 	}
 	if (!e && n == 0)
@@ -475,131 +565,181 @@ static int put_link(struct conv_in *ci, const char *name, const char *path,
 	if (!e)
 		e = walk_n(ci, ci->root, n, comp, &fid, &tq);
 	if (e && (is_loss(e) || e == -ELOOP)) {
-		lose(ci, path, "hardlink not stored", e);
+		lose(j, path, "hardlink not stored", e);
 		return 0;
 	}
 	if (e)
-		return fail(ci, path, "walking to the link target", e);
-	if (!p9_walk(ci->c, ci->cwd, 1, &name, &old, &q)) {
+		return job_fail(j, path, "walking to the link target", e);
+	if (!p9_walk(ci->c, cwd, 1, &name, &old, &q)) {
 		p9_clunk(ci->c, old);
 		if (q.path == tq.path) {
 			p9_clunk(ci->c, fid);
-			ci->st->links++;
+			j->d.links++;
 			return 0;
 		}
-		p9_unlinkat(ci->c, ci->cwd, name, 0);
+		p9_unlinkat(ci->c, cwd, name, 0);
 	}
-	e = p9_link(ci->c, ci->cwd, fid, name);
+	e = p9_link(ci->c, cwd, fid, name);
 	p9_clunk(ci->c, fid);
 	if (e && is_loss(e))
-		lose(ci, path, "hardlink not stored", e), e = 0;
+		lose(j, path, "hardlink not stored", e), e = 0;
 	else if (e)
-		return fail(ci, path, "linking", e);
-	ci->st->links++;
+		return job_fail(j, path, "linking", e);
+	j->d.links++;
 	return 0;
 }
 
-/* A non-regular entry: directory, symlink, device, fifo. */
-static int put_other(struct conv_in *ci, const char *name, const char *path,
-		     struct archive_entry *ae)
+/* Is name in directory fid dir a directory? */
+static int is_dir(struct conv_in *ci, uint32_t dir, const char *name)
+{
+	struct p9_qid q;
+	uint32_t fid;
+
+	if (p9_walk(ci->c, dir, 1, &name, &fid, &q))
+		return 0;
+	p9_clunk(ci->c, fid);
+	return (q.type & P9_QTDIR) != 0;
+}
+
+/* A non-regular entry: directory, symlink, device, fifo (inline). */
+static int put_other(struct conv_in *ci, struct job *j, const char *name,
+		     const char *path, struct archive_entry *ae)
 {
 	mode_t type = archive_entry_filetype(ae);
 	struct p9_iattr a = attrs(ae);
-	uint32_t fid;
+	uint32_t cwd = ci->cwd->fid, fid;
 	int e, made = 0;
 
 	switch (type) {
 	case AE_IFDIR:
-		e = p9_mkdir(ci->c, ci->cwd, name, a.mode, ROOT_GID, NULL);
-		if (e == -EEXIST && is_dir(ci, name))
+		e = p9_mkdir(ci->c, cwd, name, a.mode, ROOT_GID, NULL);
+		if (e == -EEXIST && is_dir(ci, cwd, name))
 			e = 0;	/* named twice, or made as a parent */
 		made = !e;
-		if (!e)
-			e = note_dir(ci, path, ae);
-		ci->st->dirs++;
+		if (!e && note_dir(ci, j, path, ae))
+			return j->err;
+		j->d.dirs++;
 		break;
 	case AE_IFLNK:
-		p9_unlinkat(ci->c, ci->cwd, name, 0);
-		e = p9_symlink(ci->c, ci->cwd, name, archive_entry_symlink(ae)
+		p9_unlinkat(ci->c, cwd, name, 0);
+		e = p9_symlink(ci->c, cwd, name, archive_entry_symlink(ae)
 			       ? archive_entry_symlink(ae) : "", ROOT_GID, NULL);
 		made = !e;
-		ci->st->symlinks++;
+		j->d.symlinks++;
 		break;
 	case AE_IFCHR:
 	case AE_IFBLK:
 	case AE_IFIFO:
 	case AE_IFSOCK:
-		p9_unlinkat(ci->c, ci->cwd, name, 0);
-		e = p9_mknod(ci->c, ci->cwd, name, type | a.mode,
+		p9_unlinkat(ci->c, cwd, name, 0);
+		e = p9_mknod(ci->c, cwd, name, type | a.mode,
 			     archive_entry_rdevmajor(ae),
 			     archive_entry_rdevminor(ae), ROOT_GID, NULL);
 		made = !e;
-		ci->st->nodes++;
+		j->d.nodes++;
 		break;
 	default:
-		lose(ci, path, "unknown entry type: skipped", 0);
+		lose(j, path, "unknown entry type: skipped", 0);
 		return 0;
 	}
 	if (e && is_loss(e)) {
-		lose(ci, path, type == AE_IFDIR ? "directory not stored" :
+		lose(j, path, type == AE_IFDIR ? "directory not stored" :
 		     type == AE_IFLNK ? "symlink not stored" :
 		     "special file not stored", e);
 		return 0;
 	}
 	if (e)
-		return e == -ENOMEM ? e : fail(ci, path, "creating", e);
+		return job_fail(j, path, "creating", e);
 	if (!made || type == AE_IFDIR)
 		return 0;
-	if ((e = p9_walk(ci->c, ci->cwd, 1, &name, &fid, NULL)))
-		return fail(ci, path, "walking", e);
-	e = set_attrs(ci, fid, path, &a, type == AE_IFLNK);
+	if ((e = p9_walk(ci->c, cwd, 1, &name, &fid, NULL)))
+		return job_fail(j, path, "walking", e);
+	e = set_attrs(ci, j, fid, path, &a, type == AE_IFLNK);
 	if (!e && type != AE_IFLNK)
-		e = set_xattrs(ci, fid, path, ae);
+		e = set_xattrs(ci, j, fid, path, ae);
 	if (!e && type == AE_IFLNK)
-		e = check_link(ci, fid, path, archive_entry_symlink(ae));
+		e = check_link(ci, j, fid, path, archive_entry_symlink(ae));
 	p9_clunk(ci->c, fid);
 	return e;
 }
 
-/* One archive entry, from its name to its attributes. */
-static int put(struct conv_in *ci, struct archive_entry *ae)
+/*
+ * One archive entry, from its name to its attributes: queued for a
+ * writer thread (a small regular file), or done here.  0, or -1: read
+ * no further.
+ */
+static int put(struct conv_in *ci, struct job *j, struct archive_entry *ae)
 {
 	const char *path = archive_entry_pathname(ae);
 	const char *hard = archive_entry_hardlink(ae);
 	const char *comp[MAXDEPTH];
-	char buf[4096];
+	int file = !hard && archive_entry_filetype(ae) == AE_IFREG;
+	int queue = file && ci->nthreads && archive_entry_size_is_set(ae) &&
+		    archive_entry_size(ae) <= SMALL;
 	unsigned n;
 	int e;
 
 	if (!path)
 		path = "";
-	e = split(path, buf, sizeof(buf), comp, &n);
+	j->path = path;
+	e = split(path, j->comps, sizeof(j->comps), comp, &n);
 	if (e) {
-		lose(ci, path, e == -EINVAL ? "a \"..\" component would leave "
+		lose(j, path, e == -EINVAL ? "a \"..\" component would leave "
 		     "the image: skipped" : "name too long or too deep: skipped",
 		     0);
-		return 0;
+		goto done;
 	}
 	if (n == 0) {		/* the root itself: its attributes, at the end */
 		if (archive_entry_filetype(ae) == AE_IFDIR && !hard)
-			return note_dir(ci, "", ae);
-		lose(ci, path[0] ? path : "\"\"", "no name: skipped", 0);
-		return 0;
+			note_dir(ci, j, "", ae);
+		else
+			lose(j, path[0] ? path : "\"\"", "no name: skipped", 0);
+		goto done;
 	}
 	if (path[0] == '/')
-		tell(ci, path, "leading \"/\" removed", 0, 0);
-	e = enter(ci, comp, n - 1);
+		job_tell(j, path, "leading \"/\" removed", 0, 0);
+	if (file) {		/* a writer thread may outlive ae */
+		j->ae = archive_entry_clone(ae);
+		if (!j->ae) {
+			job_fail_msg(j, -ENOMEM, "out of memory");
+			goto done;
+		}
+		j->path = path = archive_entry_pathname(j->ae);
+	}
+	if (queue && buffer(ci, j, archive_entry_size(ae))) {
+		jobs_done(ci, j);
+		return -1;
+	}
+	if (j->err)
+		goto done;
+	if (!queue || j->stream)
+		jobs_turn(ci, j);	/* done here: in its turn */
+	e = enter(ci, j, comp, n - 1);
 	if (e && (is_loss(e) || e == -ELOOP)) {
-		lose(ci, path, "its directory could not be made", e);
+		lose(j, path, "its directory could not be made", e);
+		goto done;
+	}
+	if (e) {
+		job_fail(j, path, "making its directory", e);
+		goto done;
+	}
+	j->name = comp[n - 1];
+	j->dir = dir_get(ci);
+	if (queue && !j->stream) {
+		jobs_queue(ci, j);
 		return 0;
 	}
-	if (e)
-		return fail(ci, path, "making its directory", e);
-	if (hard)
-		return put_link(ci, comp[n - 1], path, hard);
-	if (archive_entry_filetype(ae) == AE_IFREG)
-		return put_file(ci, comp[n - 1], path, ae);
-	return put_other(ci, comp[n - 1], path, ae);
+	if (hard) {
+		put_link(ci, j, j->name, path, hard);
+	} else if (file) {
+		j->stream = 1;
+		put_file(ci, j);
+	} else {
+		put_other(ci, j, j->name, path, ae);
+	}
+done:
+	jobs_done(ci, j);
+	return 0;
 }
 
 /* Directory attributes, children before parents (deepest path first). */
@@ -618,18 +758,19 @@ static int by_depth(const void *a, const void *b)
 	return strcmp(y->path, x->path);
 }
 
-static int dirs_finish(struct conv_in *ci)
+/* The directories' attributes, once every entry is in (j: the last). */
+static void dirs_finish(struct conv_in *ci, struct job *j)
 {
 	const char *comp[MAXDEPTH];
-	char buf[4096];
+	char buf[NAME_BUF];
 	uint32_t fid;
 	unsigned n;
 	size_t i;
 	int e = 0;
 
-	if (ci->cwd != P9_NOFID)
-		p9_clunk(ci->c, ci->cwd);
-	ci->cwd = P9_NOFID;
+	jobs_before(ci, j);
+	dir_put(ci, ci->cwd);
+	ci->cwd = NULL;
 	qsort(ci->dirs, ci->ndirs, sizeof(*ci->dirs), by_depth);
 	for (i = 0; i < ci->ndirs && !e; i++) {
 		if (split(ci->dirs[i].path, buf, sizeof(buf), comp, &n))
@@ -642,13 +783,14 @@ static int dirs_finish(struct conv_in *ci)
 			e = 0;
 			continue;
 		}
-		if (e)
-			return fail(ci, ci->dirs[i].path, "walking", e);
-		e = set_attrs(ci, fid, ci->dirs[i].path[0] ? ci->dirs[i].path :
-			      ".", &ci->dirs[i].a, 0);
+		if (e) {
+			job_fail(j, ci->dirs[i].path, "walking", e);
+			return;
+		}
+		e = set_attrs(ci, j, fid, ci->dirs[i].path[0] ?
+			      ci->dirs[i].path : ".", &ci->dirs[i].a, 0);
 		p9_clunk(ci->c, fid);
 	}
-	return e;
 }
 
 /* A reader for every format and filter libarchive has, on fd. */
@@ -752,42 +894,59 @@ int conv_in_extract(int fd, struct p9_client *c, uint32_t root,
 {
 	struct conv_in ci = {
 		.o = o, .c = c, .root = root, .st = st, .err = err,
-		.errlen = errlen, .cwd = P9_NOFID,
+		.errlen = errlen,
 	};
 	struct archive_entry *ae;
-	char what[1024];
+	char msg[1024], what[1200];
+	struct job *j;
 	size_t i;
-	int r, e = 0, damaged = 0;
+	int r, e, damaged = 0;
 
 	memset(st, 0, sizeof(*st));
 	ci.ar = reader(fd, err, errlen);
 	if (!ci.ar)
 		return -EBADMSG;
-	while (!e && (r = next(ci.ar, &ae, err, errlen)) > 0) {
-		if (r == DAMAGED) {	/* one warning for a damaged stretch */
+	if (jobs_start(&ci, o->writers)) {
+		archive_read_free(ci.ar);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	while (!(e = jobs_new(&ci, &j))) {
+		while ((r = next(ci.ar, &ae, msg, sizeof(msg))) == DAMAGED) {
+			/* one warning for a damaged stretch, on the entry
+			 * after it */
 			snprintf(what, sizeof(what), "what follows it is "
-				 "damaged (%s): skipped to the next header", err);
+				 "damaged (%s): skipped to the next header", msg);
 			if (!damaged++)
-				lose(&ci, ci.last[0] ? ci.last : "(the start)",
+				lose(j, ci.last[0] ? ci.last : "(the start)",
 				     what, 0);
+		}
+		if (r == 1) {
+			damaged = 0;
+			st->entries++;
+			snprintf(ci.last, sizeof(ci.last), "%s",
+				 archive_entry_pathname(ae) ?
+				 archive_entry_pathname(ae) : "\"\"");
+			if (put(&ci, j, ae))
+				break;
 			continue;
 		}
-		damaged = 0;
-		st->entries++;
-		snprintf(ci.last, sizeof(ci.last), "%s",
-			 archive_entry_pathname(ae) ? archive_entry_pathname(ae)
-						    : "\"\"");
-		e = put(&ci, ae);
+		if (r < 0)
+			job_fail_msg(j, r, msg);
+		else
+			dirs_finish(&ci, j);
+		jobs_done(&ci, j);
+		break;
 	}
-	if (!e && r < 0)
-		e = r;
-	if (!e)
-		e = dirs_finish(&ci);
-	if (ci.cwd != P9_NOFID)
-		p9_clunk(c, ci.cwd);
+	dir_put(&ci, ci.cwd);
+	r = jobs_stop(&ci);
+	if (!r && e == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+		r = e;
+	}
 	for (i = 0; i < ci.ndirs; i++)
 		free(ci.dirs[i].path);
 	free(ci.dirs);
 	archive_read_free(ci.ar);
-	return e;
+	return r;
 }

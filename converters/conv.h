@@ -3,7 +3,8 @@
  *
  * tree -> archive: conv_out_* turns walk_tree() entries into archive
  * entries.  archive -> tree: conv_in_* writes an archive's entries into
- * a 9P tree (archive_to_tree.c).  Output formats and compression filters are rows of tables in
+ * a 9P tree (archive_to_tree.c, with writer threads: in_jobs.c).
+ * Output formats and compression filters are rows of tables in
  * tree_to_archive.c (the habit of libarchive's own
  * archive_write_set_format_by_name.c): adding one is adding a row.
  */
@@ -91,9 +92,17 @@ struct conv_in_stats {
 	unsigned long owners_lost, modes_lost, times_lost, subsec_lost;
 };
 
+#define CONV_IN_WRITERS	4	/* writer threads that pay, for pack */
+
 struct conv_in_opts {
 	conv_warn_fn *warn;	/* told each loss (and a removed leading /) */
 	void *warn_arg;
+	/*
+	 * Threads that write small files while the archive is read on
+	 * (converters/in_jobs.h); 0: every entry in turn, by the caller's
+	 * thread.  Either way the tree and the warnings are the same.
+	 */
+	unsigned writers;
 };
 
 /*

@@ -2,14 +2,18 @@
  * server.c - a single-process 9P2000.L file server over an fd pair.
  *
  * Serves the message set of p9.h as the Linux kernel client and diod's
- * protocol.md describe it.  One request is read, answered and written
- * at a time, in arrival order, so Tflush never finds work in flight.
+ * protocol.md describe it.  Requests are answered one at a time, in
+ * arrival order, so Tflush never finds work in flight.  Replies are
+ * gathered and written together while more requests are waiting: on a
+ * virtio port each write(2) costs the guest an exit to the host and an
+ * interrupt.
  *
- * Each fid holds an O_PATH|O_NOFOLLOW handle.  Objects are reached only
- * by openat() of one checked name from a handle already held, starting
- * at the root; ".." at the root stays there.  Files are opened for I/O
- * by reopening "/proc/self/fd/N", which names the held inode and no
- * path the client chose.  The one composed path is for xattrs on a
+ * Each fid holds an O_PATH|O_NOFOLLOW handle (a file Tlcreate made: a
+ * dup of the open file).  Objects are reached only by openat() of one
+ * checked name from a handle already held, starting at the root; ".."
+ * at the root stays there.  Files are opened for I/O by reopening
+ * "/proc/self/fd/N", which names the held inode and no path the client
+ * chose.  The one composed path is for xattrs on a
  * symlink: "/proc/self/fd/<parent>/<name>" with a name checked by
  * p9_name_ok, acted on with the l*xattr calls.
  */
@@ -17,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,7 +389,24 @@ static const struct {
 	[P9_TCLUNK] = { srv_clunk, 0 },
 };
 
-/* answer - handle the frame buf[0..len) and write its reply to wfd. */
+/* input_waiting - can fd be read without waiting? */
+static int input_waiting(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+/* flush - write the replies gathered in out. */
+static int flush(struct p9_server *s, int wfd)
+{
+	int err = write_all(wfd, s->out, s->outlen);
+
+	s->outlen = 0;
+	return err;
+}
+
+/* answer - handle the frame buf[0..len), its reply added to out. */
 static int answer(struct p9_server *s, const uint8_t *buf, size_t len,
 		  int wfd)
 {
@@ -392,6 +414,10 @@ static int answer(struct p9_server *s, const uint8_t *buf, size_t len,
 	struct p9_msg r, a;
 	int n, err;
 
+	/* out holds OUT_BATCH bytes and one largest reply more */
+	if (s->outlen > OUT_BATCH && (err = flush(s, wfd)))
+		return err;
+	s->reply = s->out + s->outlen;
 	memset(&a, 0, sizeof(a));
 	if (!handlers[type].fn)
 		err = -EOPNOTSUPP;
@@ -405,13 +431,14 @@ static int answer(struct p9_server *s, const uint8_t *buf, size_t len,
 	a.tag = buf[5] | buf[6] << 8;
 	if (err)
 		a.u.rlerror.ecode = -err;
-	n = p9_encode(s->out, s->msize, &a);
+	n = p9_encode(s->reply, s->msize, &a);
 	if (n < 0) {
 		a.type = P9_RLERROR;
 		a.u.rlerror.ecode = -n;
-		n = p9_encode(s->out, s->msize, &a);
+		n = p9_encode(s->reply, s->msize, &a);
 	}
-	return write_all(wfd, s->out, n);
+	s->outlen += n;
+	return 0;
 }
 
 /* answer_all - answer every whole frame of in[0..*have), keep the rest. */
@@ -431,8 +458,12 @@ static int answer_all(struct p9_server *s, size_t *have, int wfd)
 			return err;
 		pos += size;
 	}
-	memmove(s->in, s->in + pos, *have - pos);
-	*have -= pos;
+	/* only what was answered goes: a frame still arriving stays put,
+	 * or a large Twrite would be moved once per read that adds to it */
+	if (pos) {
+		memmove(s->in, s->in + pos, *have - pos);
+		*have -= pos;
+	}
 	return 0;
 }
 
@@ -468,6 +499,11 @@ int p9_server_serve(struct p9_server *s, int rfd, int wfd)
 		have += n;
 		if ((err = answer_all(s, &have, wfd)))
 			break;
+		/* the replies wait while the next requests are already here,
+		 * but not for the rest of a frame: that may take many reads */
+		if (s->outlen && (have || !input_waiting(rfd)) &&
+		    (err = flush(s, wfd)))
+			break;
 	}
 	fids_drop_all(s);
 	return err;
@@ -500,7 +536,7 @@ int p9_server_new(const struct p9_server_config *cfg, struct p9_server **out)
 	s->root_dev = st.st_dev;
 	s->root_ino = st.st_ino;
 	s->in = malloc(s->cfg.max_msize);
-	s->out = malloc(s->cfg.max_msize);
+	s->out = malloc(s->cfg.max_msize + OUT_BATCH);
 	s->dents = malloc(DENTS_SZ);
 	if (!s->in || !s->out || !s->dents)
 		goto err_bufs;

@@ -24,13 +24,15 @@
 #define DENTS_SZ	(64 * 1024)	/* getdents64 scratch */
 #define XATTR_MAX	(64 * 1024)	/* XATTR_SIZE_MAX */
 #define PROCPATH	(32 + NAME_MAX)
+#define OUT_BATCH	(64 * 1024)	/* replies gathered for one write */
 
 enum { XA_NONE, XA_READ, XA_WRITE };
 
 struct fid {
 	struct fid *next;
 	uint32_t num;
-	int fd;			/* O_PATH handle; -1 on xattr-read fids */
+	int fd;			/* O_PATH handle (a file Tlcreate made: a dup
+				   of ofd); -1 on xattr-read fids */
 	int ofd;		/* open for I/O by Tlopen/Tlcreate, or -1 */
 	int pfd;		/* parent dir when fd is a symlink, or -1 */
 	char *pname;		/* the symlink's name in pfd */
@@ -49,7 +51,10 @@ struct p9_server {
 	ino_t root_ino;
 	uint32_t msize;
 	uid_t uid;		/* n_uname of the last Tattach */
-	uint8_t *in, *out, *dents;
+	uint8_t *in, *dents;
+	uint8_t *out;		/* replies not yet written: outlen bytes */
+	size_t outlen;
+	uint8_t *reply;		/* in out: where the reply being made goes */
 	char scratch[PATH_MAX];
 	struct fid *fids[NBUCKET];
 };

@@ -73,15 +73,19 @@ int srv_setattr(struct p9_server *s, const struct p9_msg *r,
 	struct timespec ts[2] = { { 0, 0 }, { 0, 0 } };
 	struct stat st;
 	struct fid *f;
-	int err;
+	int err, chown_;
 
 	(void)a;
 	if ((err = srv_fid_path(s, r->u.tsetattr.fid, &f)) ||
 	    (err = srv_stat_fd(f->fd, &st)))
 		return err;
 	srv_procpath(path, f->fd);
-	/* owner first: a chown clears the set-id bits a chmod sets */
-	if ((t->valid & (P9_SETATTR_UID | P9_SETATTR_GID)) &&
+	/* owner first: a chown clears the set-id bits a chmod sets.  One
+	 * that changes nothing is left out (and then so is such a chmod):
+	 * each costs the filesystem an inode update */
+	chown_ = (t->valid & P9_SETATTR_UID && t->uid != st.st_uid) ||
+		 (t->valid & P9_SETATTR_GID && t->gid != st.st_gid);
+	if (chown_ &&
 	    fchownat(f->fd, "",
 		     t->valid & P9_SETATTR_UID ? (uid_t)t->uid : (uid_t)-1,
 		     t->valid & P9_SETATTR_GID ? (gid_t)t->gid : (gid_t)-1,
@@ -90,7 +94,8 @@ int srv_setattr(struct p9_server *s, const struct p9_msg *r,
 	if (t->valid & P9_SETATTR_MODE) {
 		if (S_ISLNK(st.st_mode))
 			return -EOPNOTSUPP;
-		if (chmod(path, t->mode & 07777))
+		if ((chown_ || (st.st_mode & 07777) != (t->mode & 07777)) &&
+		    chmod(path, t->mode & 07777))
 			return -errno;
 	}
 	if ((t->valid & P9_SETATTR_SIZE) && truncate(path, t->size))
@@ -260,7 +265,7 @@ static int create_new(struct p9_server *s, int dirfd, const char *name,
 int srv_lcreate(struct p9_server *s, const struct p9_msg *r,
 		     struct p9_msg *a)
 {
-	char name[NAME_MAX + 1], path[PROCPATH];
+	char name[NAME_MAX + 1];
 	struct stat st;
 	struct fid *f;
 	int fd, ofd, err;
@@ -272,8 +277,7 @@ int srv_lcreate(struct p9_server *s, const struct p9_msg *r,
 		return -EBADF;
 	ofd = create_new(s, f->fd, name, r);
 	if (ofd >= 0) {
-		srv_procpath(path, ofd);
-		fd = open(path, O_PATH | O_CLOEXEC);
+		fd = fcntl(ofd, F_DUPFD_CLOEXEC, 0);
 	} else if (ofd == -EEXIST && !(r->u.tlcreate.flags & DOTL_EXCL)) {
 		/* not O_CREAT on an existing name: it could be a fifo */
 		fd = openat(f->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -302,7 +306,7 @@ int srv_read(struct p9_server *s, const struct p9_msg *r,
 		  struct p9_msg *a)
 {
 	struct fid *f = srv_fid_find(s, r->u.tread.fid);
-	uint8_t *buf = s->out + P9_IOHDRSZ;
+	uint8_t *buf = s->reply + P9_IOHDRSZ;
 	uint32_t count = r->u.tread.count;
 	uint64_t off = r->u.tread.offset;
 	ssize_t n;
@@ -399,7 +403,7 @@ static int dents_pack(struct p9_server *s, size_t n, uint32_t cap,
 		d.qid.path = e->ino;
 		/* ".", ".." and names over 255 bytes are never sent */
 		if (p9_name_ok(d.name) &&
-		    !p9_dirent_put(s->out + P9_IOHDRSZ, cap, pos, &d))
+		    !p9_dirent_put(s->reply + P9_IOHDRSZ, cap, pos, &d))
 			return 1;
 		*resume = e->off;
 	}
@@ -442,7 +446,7 @@ int srv_readdir(struct p9_server *s, const struct p9_msg *r,
 	if (full && pos == 0)
 		return -EINVAL;
 	a->u.rread.count = pos;
-	a->u.rread.data = s->out + P9_IOHDRSZ;
+	a->u.rread.data = s->reply + P9_IOHDRSZ;
 	return 0;
 }
 

@@ -21,7 +21,10 @@
 # 200 MiB tree of 10 000 small files.
 #
 # Environment: RUNS (default 5), GF_RUNS (guestfish and virt-make-fs,
-# default 3), BENCH_LARGE=0 to skip the 1 GiB images and the 200 MiB tree.
+# default 3), BENCH_LARGE=0 to skip the 1 GiB images and the 200 MiB tree,
+# BENCH_PACK_ONLY=1 for the pack comparisons only, PACK_BASE=QEMOUNT
+# (another build's binary, say of main) to time its pack in the same
+# hyperfine runs, as a baseline.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -143,35 +146,53 @@ pack_compare() {
 	size=$(stat -c %s "$work/pack.img")
 	hyperfine -N --warmup 1 --runs "$runs" --export-json "$json" \
 		-n pack "$qm pack --fs ext4 $tar $work/pack.img" \
-		-n mke2fs "bash -c 'rm -f $work/m.img && mke2fs -q -t ext4 -d $tree $work/m.img $((size / 1024))'" >&2
+		-n mke2fs "bash -c 'rm -f $work/m.img && mke2fs -q -t ext4 -d $tree $work/m.img $((size / 1024))'" \
+		${PACK_BASE:+-n base "$PACK_BASE pack --fs ext4 $tar $work/b.img"} >&2
 	hyperfine --warmup 0 --runs "$gf_runs" --export-json "$gjson" \
 		-n virt-make-fs "virt-make-fs --type=ext4 --size=$size $tar $work/v.img" >&2
-	local q m v
+	local q m v b
 	q=$(median "$json" 0)
 	m=$(median "$json" 1)
 	v=$(median "$gjson" 0)
 	prows+=("$(printf '| %s | %.2f | %.2f | %.2f | %.2f× | %.1f× |' \
 		"$name" "$q" "$m" "$v" "$(echo "$q / $m" | bc -l)" \
 		"$(echo "$v / $q" | bc -l)")")
+	[ -n "${PACK_BASE:-}" ] && b=$(median "$json" 2) &&
+		prows[-1]+="$(printf ' %.2f | %.2f× |' "$b" "$(echo "$b / $q" | bc -l)")"
+	true
+}
+
+pack_table() {
+	echo "| tree -> ext4 | qemount pack s | mke2fs -d s | virt-make-fs s | pack / mke2fs | pack vs virt-make-fs |${PACK_BASE:+ base pack s | base / pack |}"
+	echo "| --- | --- | --- | --- | --- | --- |${PACK_BASE:+ --- | --- |}"
+	printf '%s\n' "${prows[@]}"
 }
 
 # ---- runs -------------------------------------------------------------
-for fs in ext4 vfat iso9660; do
-	img=testdata/images/$fs.img
-	[ $fs = iso9660 ] && img=testdata/images/iso9660.iso
-	compare "small-$fs" "$img" $fs
-done
-if [ "${BENCH_LARGE:-1}" = 1 ]; then
-	large_images
-	compare large-ext4 "$work/large-ext4.img" ext4
-	compare large-vfat "$work/large-vfat.img" vfat
-	compare large-iso9660 "$work/large-iso9660.iso" iso9660
+pack_only=${BENCH_PACK_ONLY:-0}
+if [ "$pack_only" != 1 ]; then
+	for fs in ext4 vfat iso9660; do
+		img=testdata/images/$fs.img
+		[ $fs = iso9660 ] && img=testdata/images/iso9660.iso
+		compare "small-$fs" "$img" $fs
+	done
+	if [ "${BENCH_LARGE:-1}" = 1 ]; then
+		large_images
+		compare large-ext4 "$work/large-ext4.img" ext4
+		compare large-vfat "$work/large-vfat.img" vfat
+		compare large-iso9660 "$work/large-iso9660.iso" iso9660
+	fi
 fi
 
 pack_compare pack-template testdata/images/stage
 if [ "${BENCH_LARGE:-1}" = 1 ]; then
 	pack_tree
 	pack_compare pack-200MiB "$work/pack-tree"
+fi
+if [ "$pack_only" = 1 ]; then
+	pack_table > "$out"
+	cat "$out"
+	exit 0
 fi
 
 # boot and phases (qemount tar -v), median of the runs; the guest's init
@@ -246,9 +267,7 @@ rss() {
 	echo "| --- | --- | --- | --- | --- | --- |"
 	printf '%s\n' "${rows[@]}"
 	echo
-	echo "| tree -> ext4 | qemount pack s | mke2fs -d s | virt-make-fs s | pack / mke2fs | pack vs virt-make-fs |"
-	echo "| --- | --- | --- | --- | --- | --- |"
-	printf '%s\n' "${prows[@]}"
+	pack_table
 	echo
 	echo "Phases of qemount tar on testdata/images/ext4.img: $phases"
 	echo
