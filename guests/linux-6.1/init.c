@@ -47,6 +47,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -414,6 +415,31 @@ static int commit(void *arg)
 	return -err;
 }
 
+/*
+ * Every fid holds an open handle, and a FUSE mount on the host keeps a
+ * fid for each inode its kernel remembers: a `find` or `tar` through it
+ * holds one per file it has seen.  The default limit (1024) would end
+ * such a walk at a thousand files with EMFILE; the kernel's own ceiling
+ * (fs.nr_open) leaves guest memory as the bound.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	char buf[32];
+	int fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	rl.rlim_cur = rl.rlim_max = strtoul(buf, NULL, 10);
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		say("open file limit %lu: %s", (unsigned long)rl.rlim_max,
+		    strerror(errno));
+}
+
 static void serve(struct export *x, int attach_errno, int rw)
 {
 	struct p9_server_config cfg = {
@@ -430,6 +456,7 @@ static void serve(struct export *x, int attach_errno, int rw)
 	if (fd < 0)
 		return;
 	wait_host(fd);
+	raise_nofile();
 	rc = p9_server_new(&cfg, &s);
 	if (!rc) {
 		rc = p9_server_serve(s, fd, fd);
