@@ -33,6 +33,7 @@ struct run {
 	struct p9_client *c;
 	const char *image;
 	unsigned long warnings;
+	char *failed_at;	/* the entry conv_out_entry failed on */
 };
 
 static void warn_entry(void *arg, const char *path, const char *what)
@@ -47,7 +48,25 @@ static int entry(void *arg, const struct walk_entry *e)
 {
 	struct run *r = arg;
 
-	return conv_out_entry(r->w, r->c, e);
+	int rc = conv_out_entry(r->w, r->c, e);
+
+	if (rc)
+		r->failed_at = strdup(e->path);
+	return rc;
+}
+
+static void *prep(void *arg, const struct walk_entry *e)
+{
+	struct run *r = arg;
+
+	return conv_out_prep(r->w, r->c, e);
+}
+
+static void unprep(void *arg, void *p)
+{
+	struct run *r = arg;
+
+	conv_out_unprep(r->w, p);
 }
 
 struct args {
@@ -122,7 +141,8 @@ static int convert(struct args *a, struct sess *s, struct outfile *of)
 		conv_out_abort(r.w);
 		return EXIT_FAIL;
 	}
-	e = walk_tree(r.c, sess_root(s), entry, &r, where, sizeof(where));
+	e = walk_tree_prep(r.c, sess_root(s), entry, prep, unprep, &r, where,
+			   sizeof(where));
 	if (e && conv_out_write_error(r.w)) {	/* the output's fault */
 		warnx("%s: %s", out_name(a),
 		      strerror(conv_out_write_error(r.w)));
@@ -130,11 +150,16 @@ static int convert(struct args *a, struct sess *s, struct outfile *of)
 		return EXIT_FAIL;
 	}
 	if (e) {
+		/* the converter's words, if the walk ended where it failed
+		 * (not at an entry ahead whose requests ended the link) */
 		why = sess_lost(s, lost, sizeof(lost));
+		if (!why && r.failed_at &&
+		    !strncmp(r.failed_at, where, sizeof(where) - 1))
+			why = conv_out_error(r.w);
 		cmd_warnx("%s: %s: %s", a->so.image, where[0] ? where : "/",
-			  why ? why : conv_out_error(r.w) ? conv_out_error(r.w) :
-			  strerror(-e));
+			  why ? why : strerror(-e));
 		conv_out_abort(r.w);
+		free(r.failed_at);
 		return EXIT_FAIL;
 	}
 	e = conv_out_close(r.w);

@@ -48,6 +48,19 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		   const struct walk_entry *e);
 
 /*
+ * conv_out_prep - a walk_prep_fn's work for conv_out_entry, safe to run
+ * on several entries at once on other threads: opens a regular file,
+ * reads its xattrs and, if it is small and no link or sparse file, its
+ * data (CONV_OUT_AHEAD bytes at most held this way by all entries).
+ * conv_out_entry then uses what e->prep holds; whatever went wrong is
+ * told there, as if it had happened then.  conv_out_unprep frees it.
+ */
+#define CONV_OUT_AHEAD	(16 << 20)
+void *conv_out_prep(struct conv_out *w, struct p9_client *c,
+		    const struct walk_entry *e);
+void conv_out_unprep(struct conv_out *w, void *prep);
+
+/*
  * conv_out_close - finish the archive (trailer, filter flush).  Returns 0
  * or -errno (of writing the output: -ENOSPC ...).  The writer is freed
  * either way.

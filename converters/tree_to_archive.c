@@ -79,6 +79,7 @@ struct conv_out {
 	void *warn_arg;
 	struct seen *seen[SEEN_BUCKETS];
 	int no_xattrs;		/* the server said it has none */
+	size_t ahead;		/* bytes of data read ahead (conv_out_prep) */
 	int werr;		/* writing the archive out failed: errno */
 	char err[512];
 	uint8_t zeros[65536];
@@ -321,41 +322,196 @@ static void set_names(struct archive_entry *ae, const struct walk_entry *e,
 		archive_entry_copy_hardlink(ae, hardlink);
 }
 
-/* ---- xattrs ---- */
+/* ---- what is read of an entry before its turn (conv_out_prep) ---- */
 
-static void add_xattrs(struct conv_out *w, struct p9_client *c,
-		       const struct walk_entry *e, struct archive_entry *ae)
+struct note {			/* a warning, told in the entry's turn */
+	struct note *next;
+	char what[];
+};
+
+struct xattr {
+	struct xattr *next;
+	size_t size;
+	char *name;		/* after val */
+	uint8_t val[];
+};
+
+struct prep {
+	int open;		/* 0: not opened; 1: opened; -errno: failed */
+	struct xattr *xattrs, **xtail;
+	struct note *notes, **ntail;
+	uint8_t *data;		/* the whole file, if read ahead */
+	size_t len;		/* of it: its size, or less if it ended early */
+	size_t held;		/* taken of w->ahead */
+	int read_err;		/* reading it failed: -errno */
+};
+
+static void prep_note(struct prep *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void prep_note(struct prep *p, const char *fmt, ...)
 {
-	static char list[P9_XATTR_MAX], val[P9_XATTR_MAX];
+	struct note *n;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	n = len < 0 ? NULL : malloc(sizeof(*n) + len + 1);
+	if (!n)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(n->what, len + 1, fmt, ap);
+	va_end(ap);
+	n->next = NULL;
+	*p->ntail = n;
+	p->ntail = &n->next;
+}
+
+static void prep_xattr(struct prep *p, const char *name, const void *val,
+		       size_t size)
+{
+	size_t nlen = strlen(name) + 1;
+	struct xattr *x = malloc(sizeof(*x) + size + nlen);
+
+	if (!x) {
+		prep_note(p, "xattr %s dropped: %s", name, strerror(ENOMEM));
+		return;
+	}
+	x->next = NULL;
+	x->size = size;
+	memcpy(x->val, val, size);
+	x->name = (char *)x->val + size;
+	memcpy(x->name, name, nlen);
+	*p->xtail = x;
+	p->xtail = &x->next;
+}
+
+static void read_xattrs(struct conv_out *w, struct p9_client *c,
+			uint32_t fid, struct prep *p)
+{
+	static __thread char list[P9_XATTR_MAX], val[P9_XATTR_MAX];
 	ssize_t n, v;
 	size_t at;
 
-	if (w->no_xattrs)
+	if (__atomic_load_n(&w->no_xattrs, __ATOMIC_RELAXED))
 		return;
-	n = p9_xattr_get(c, e->fid, NULL, list, sizeof(list));
+	n = p9_xattr_get(c, fid, NULL, list, sizeof(list));
 	if (n == -EOPNOTSUPP || n == -ENOSYS) {
-		w->no_xattrs = 1;
+		__atomic_store_n(&w->no_xattrs, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	if (n < 0) {
 		if (n != -ENODATA)
-			warn(w, e->path, "xattrs not listed: %s", strerror(-n));
+			prep_note(p, "xattrs not listed: %s", strerror(-n));
 		return;
 	}
 	if (n > 0 && list[n - 1] != '\0') {
-		warn(w, e->path, "xattr list malformed, xattrs dropped");
+		prep_note(p, "xattr list malformed, xattrs dropped");
 		return;
 	}
 	for (at = 0; at < (size_t)n; at += strlen(list + at) + 1) {
 		if (!list[at])
 			continue;
-		v = p9_xattr_get(c, e->fid, list + at, val, sizeof(val));
+		v = p9_xattr_get(c, fid, list + at, val, sizeof(val));
 		if (v < 0)
-			warn(w, e->path, "xattr %s dropped: %s", list + at,
-			     strerror(-v));
+			prep_note(p, "xattr %s dropped: %s", list + at,
+				  strerror(-v));
 		else
-			archive_entry_xattr_add_entry(ae, list + at, val, v);
+			prep_xattr(p, list + at, val, v);
 	}
+}
+
+/* Copy the file's data into p->data, up to its size. */
+static int keep_data(void *arg, const void *d, size_t n)
+{
+	struct prep *p = arg;
+
+	memcpy(p->data + p->len, d, n);
+	p->len += n;
+	return 0;
+}
+
+/* Take bytes of w->ahead, if that many are left; 1 if taken. */
+static int take_ahead(struct conv_out *w, size_t bytes)
+{
+	if (__atomic_add_fetch(&w->ahead, bytes, __ATOMIC_RELAXED) <=
+	    CONV_OUT_AHEAD)
+		return 1;
+	__atomic_sub_fetch(&w->ahead, bytes, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * Open e if open, read its xattrs if the format keeps them, and its
+ * data if data (and w->ahead has room for it).
+ */
+static void prep_fill(struct conv_out *w, struct p9_client *c,
+		      const struct walk_entry *e, struct prep *p, int open,
+		      int data)
+{
+	int64_t got;
+
+	p->xtail = &p->xattrs;
+	p->ntail = &p->notes;
+	if (open) {
+		p->open = p9_lopen(c, e->fid, O_RDONLY, NULL, NULL);
+		if (p->open == 0)
+			p->open = 1;
+	}
+	if (w->fmt->caps & CAN_XATTR)
+		read_xattrs(w, c, e->fid, p);
+	if (p->open <= 0 || !data || !take_ahead(w, e->attr.size))
+		return;
+	p->held = e->attr.size;
+	p->data = malloc(p->held);
+	if (!p->data)
+		return;
+	got = p9_read_stream(c, e->fid, 0, e->attr.size, 0, keep_data, p);
+	if (got < 0)
+		p->read_err = (int)got;
+}
+
+static void prep_clear(struct conv_out *w, struct prep *p)
+{
+	struct xattr *x, *xn;
+	struct note *n, *nn;
+
+	for (x = p->xattrs; x; x = xn) {
+		xn = x->next;
+		free(x);
+	}
+	for (n = p->notes; n; n = nn) {
+		nn = n->next;
+		free(n);
+	}
+	free(p->data);
+	__atomic_sub_fetch(&w->ahead, p->held, __ATOMIC_RELAXED);
+}
+
+/* Files read whole ahead of their turn: at most this big. */
+#define PREP_DATA_MAX	(1 << 20)
+
+void *conv_out_prep(struct conv_out *w, struct p9_client *c,
+		    const struct walk_entry *e)
+{
+	const struct p9_attr *a = &e->attr;
+	struct prep *p = calloc(1, sizeof(*p));
+	int file = S_ISREG(a->mode) && a->size > 0;
+
+	if (p)
+		prep_fill(w, c, e, p, file, file && a->size <= PREP_DATA_MAX &&
+			  (a->nlink == 1 || !(w->fmt->caps & CAN_LINK)) &&
+			  !((w->fmt->caps & CAN_SPARSE) &&
+			    a->blocks * 512 < a->size));
+	return p;
+}
+
+void conv_out_unprep(struct conv_out *w, void *prep)
+{
+	prep_clear(w, prep);
+	free(prep);
 }
 
 /* ---- data ---- */
@@ -387,15 +543,25 @@ static int feed_data(void *arg, const void *d, size_t n)
  */
 #define PAD_MAX		(64 << 20)
 
-/* Stream size bytes of the opened fid into the entry. */
+/*
+ * Size bytes of the opened fid into the entry: those p read ahead, or
+ * streamed now.
+ */
 static int write_data(struct conv_out *w, struct p9_client *c,
-		      const struct walk_entry *e, uint64_t size)
+		      const struct walk_entry *e, const struct prep *p,
+		      uint64_t size)
 {
 	struct feed f = { .w = w };
 	int64_t got;
 	int r;
 
-	got = p9_read_stream(c, e->fid, 0, size, 0, feed_data, &f);
+	if (p->data) {
+		got = p->read_err ? p->read_err : feed_data(&f, p->data, p->len);
+		if (got == 0)
+			got = p->len;
+	} else {
+		got = p9_read_stream(c, e->fid, 0, size, 0, feed_data, &f);
+	}
 	if (got < 0)
 		return w->err[0] ? (int)got :
 		       fail(w, (int)got, "read: %s", strerror((int)-got));
@@ -548,7 +714,10 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		   const struct walk_entry *e)
 {
 	const struct p9_attr *a = &e->attr;
+	struct prep here = { 0 }, *p = e->prep ? e->prep : &here;
 	struct archive_entry *ae;
+	struct xattr *x;
+	struct note *n;
 	int linked, r = 0, data;
 
 	if (S_ISSOCK(a->mode) || ((S_ISFIFO(a->mode) || S_ISCHR(a->mode) ||
@@ -563,24 +732,30 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		return fail(w, -ENOMEM, "out of memory");
 	linked = fill_entry(w, e, ae);
 	data = S_ISREG(a->mode) && !linked && a->size > 0;
-	if (data)
-		r = p9_lopen(c, e->fid, O_RDONLY, NULL, NULL);
-	if (r)
-		r = fail(w, r, "open: %s", strerror(-r));
-	if (!r && (w->fmt->caps & CAN_XATTR))
-		add_xattrs(w, c, e, ae);
+	if (p == &here)
+		prep_fill(w, c, e, p, data, 0);
+	if (data && p->open < 0)
+		r = fail(w, p->open, "open: %s", strerror(-p->open));
+	for (x = p->xattrs; !r && x; x = x->next)
+		archive_entry_xattr_add_entry(ae, x->name, x->val, x->size);
 	if (!r && data && (w->fmt->caps & CAN_SPARSE) &&
 	    a->blocks * 512 < a->size)
 		r = sparse_map(w, c, e, ae);
 	if (!r)
 		r = write_header(w, ae, e->path);
 	if (r == 0 && data)
-		r = write_data(w, c, e, a->size);
+		r = write_data(w, c, e, p, a->size);
 	if (r == 0 && S_ISREG(a->mode) && a->nlink > 1 &&
 	    (w->fmt->caps & CAN_LINK) && !linked && seen_add(w, a->qid.path,
 							     e->path))
 		r = fail(w, -ENOMEM, "out of memory");
+	/* an entry's warnings, unless it failed, or they may come of a
+	 * connection that ended for a request of another entry */
+	for (n = p->notes; !r && !p9_client_error(c) && n; n = n->next)
+		warn(w, e->path, "%s", n->what);
 	archive_entry_free(ae);
+	if (p == &here)
+		prep_clear(w, p);
 	return r < 0 ? r : 0;
 }
 

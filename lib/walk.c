@@ -2,11 +2,12 @@
  * walk.c - depth-first walk of a 9P tree (see walk.h).
  *
  * One directory is read whole (names only) before its entries are
- * visited, so at most one directory fid per level is open and a deep tree
- * costs names, not fids.
+ * visited, so a deep tree costs names, not fids: per level one
+ * directory fid and those of the WALK_AHEAD entries walked ahead.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +15,50 @@
 
 #include "walk.h"
 
+enum job_state {
+	J_IDLE,		/* free for the next entry */
+	J_WALK,		/* queued or running: walk, getattr, prep */
+	J_READY,	/* walked, waiting for its turn */
+	J_CLUNK,	/* queued or running: clunk its fid */
+};
+
+struct job {			/* one entry looked at ahead */
+	struct job *next;	/* in the queue */
+	enum job_state state;
+	uint32_t dirfid;
+	const char *name;	/* in its directory's names */
+	struct walk_entry en;	/* fid, attr, target (its own), prep */
+	int err;		/* walk, getattr or readlink failed */
+	int ended;		/* its requests ended the connection */
+};
+
+struct frame {			/* a directory the walk is in */
+	struct frame *up;
+	struct job *jobs;	/* WALK_AHEAD of them */
+	size_t plen;		/* of the directory's path */
+};
+
 struct walker {
 	struct p9_client *c;
 	walk_fn *fn;
+	walk_prep_fn *prep;
+	walk_unprep_fn *unprep;
 	void *arg;
 	char path[WALK_PATH_MAX + 1];
 	size_t plen;
 	uint64_t anc[WALK_DEPTH_MAX + 1];	/* qid.path of each ancestor */
 	int depth;
 	size_t held;		/* bytes of names of the directories we are in */
-	char target[4096];
+	struct frame *top;	/* the innermost */
+
+	/* the threads; the queue and every job's state under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t work;	/* a job was queued, or quit */
+	pthread_cond_t moved;	/* a job changed state */
+	struct job *head, **tail;
+	int quit;
+	pthread_t threads[WALK_THREADS];
+	unsigned nthreads;
 };
 
 struct names {
@@ -106,28 +141,109 @@ static int add_name(void *arg, const struct p9_dirent *d)
 	return 0;
 }
 
-static int visit(struct walker *w, uint32_t dirfid, const char *name);
+/* ---- the jobs: what a walk thread does, and handing jobs to it ---- */
 
-/* Read directory dirfid's names whole, then visit each. */
-static int walk_dir(struct walker *w, uint32_t dirfid)
+/* Walk to j's entry, getattr, readlink, prep: all into j. */
+static void run_walk(struct walker *w, struct job *j)
 {
-	size_t left = WALK_NAMES_MAX - w->held, at = 0;
-	struct names ns = { 0 };
+	char target[4096];
 	int e;
 
-	e = walk_readdir(w->c, dirfid, left < WALK_DIR_NAMES ? left :
-			 WALK_DIR_NAMES, add_name, &ns);
-	w->held += ns.len;
-	while (!e && at < ns.len) {
-		const char *name = ns.buf + at;
-
-		at += strlen(name) + 1;
-		e = visit(w, dirfid, name);
+	e = p9_walk(w->c, j->dirfid, 1, &j->name, &j->en.fid, NULL);
+	if (e) {
+		j->en.fid = P9_NOFID;
+		j->err = e;
+		return;
 	}
-	w->held -= ns.len;
-	free(ns.buf);
-	return e;
+	e = p9_getattr(w->c, j->en.fid, &j->en.attr);
+	if (!e && S_ISLNK(j->en.attr.mode)) {
+		e = p9_readlink(w->c, j->en.fid, target, sizeof(target));
+		if (!e && !(j->en.target = strdup(target)))
+			e = -ENOMEM;
+	}
+	j->err = e;
+	if (!e && w->prep)
+		j->en.prep = w->prep(w->arg, &j->en);
 }
+
+/* What j holds goes: its prep, its target, its fid (lock not held). */
+static void run_clunk(struct walker *w, struct job *j)
+{
+	if (j->en.prep)
+		w->unprep(w->arg, j->en.prep);
+	free((char *)j->en.target);
+	if (j->en.fid != P9_NOFID)
+		p9_clunk(w->c, j->en.fid);
+	memset(&j->en, 0, sizeof(j->en));
+	j->err = 0;
+}
+
+static void run(struct walker *w, struct job *j)
+{
+	if (j->state == J_WALK)
+		run_walk(w, j);
+	else
+		run_clunk(w, j);
+	j->ended = p9_client_ended_here(w->c);
+}
+
+static void *thread(void *arg)
+{
+	struct walker *w = arg;
+	struct job *j;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->quit && !w->head)
+			pthread_cond_wait(&w->work, &w->lock);
+		if (!w->head)
+			break;
+		j = w->head;
+		w->head = j->next;
+		if (!w->head)
+			w->tail = &w->head;
+		pthread_mutex_unlock(&w->lock);
+		run(w, j);
+		pthread_mutex_lock(&w->lock);
+		j->state = j->state == J_WALK ? J_READY : J_IDLE;
+		pthread_cond_broadcast(&w->moved);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Hand j, in state J_WALK or J_CLUNK, to the threads (with none: run it). */
+static void queue(struct walker *w, struct job *j)
+{
+	if (!w->nthreads) {
+		run(w, j);
+		j->state = j->state == J_WALK ? J_READY : J_IDLE;
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	j->next = NULL;
+	*w->tail = j;
+	w->tail = &j->next;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Wait until j is in state want (or idle).  No timeout of its own: a
+ * thread's every call has the client's, and a connection that ends
+ * fails them all at once.
+ */
+static void wait_for(struct walker *w, struct job *j, enum job_state want)
+{
+	pthread_mutex_lock(&w->lock);
+	while (j->state != want && j->state != J_IDLE)
+		pthread_cond_wait(&w->moved, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- the walk ---- */
+
+static int walk_dir(struct walker *w, uint32_t dirfid);
 
 static int descend(struct walker *w, const struct walk_entry *en)
 {
@@ -144,41 +260,153 @@ static int descend(struct walker *w, const struct walk_entry *en)
 	return e;
 }
 
-static int visit(struct walker *w, uint32_t dirfid, const char *name)
+/*
+ * The walk failed with the connection gone.  If a request made ahead
+ * of the entry it was at ended it, that entry only failed with it: the
+ * failure is the one ahead, and the path becomes that entry's.  (One
+ * job at most ended it, so the order they are looked at in is not the
+ * walk's.)
+ */
+static int blame_ahead(struct walker *w, int e)
 {
-	size_t nlen = strlen(name), saved = w->plen;
-	struct walk_entry en = { .path = w->path };
-	int e;
+	struct frame *f;
+	size_t i, n;
+
+	if (!p9_client_error(w->c))
+		return e;
+	for (f = w->top; f; f = f->up)
+		for (i = 0; i < WALK_AHEAD; i++) {
+			struct job *j = &f->jobs[i];
+
+			wait_for(w, j, J_READY);
+			if (j->state != J_READY || !j->ended)
+				continue;
+			n = strlen(j->name);
+			if (f->plen + 1 + n > WALK_PATH_MAX)
+				return e;
+			w->plen = f->plen;
+			if (w->plen)
+				w->path[w->plen++] = '/';
+			memcpy(w->path + w->plen, j->name, n + 1);
+			w->plen += n;
+			return j->err ? j->err : p9_client_error(w->c);
+		}
+	return e;
+}
+
+/* j's turn: its path, fn, its subtree; then its clunk is queued. */
+static int visit(struct walker *w, struct job *j)
+{
+	size_t nlen = strlen(j->name), saved = w->plen;
+	int e = j->err;
 
 	if (w->plen + (w->plen ? 1 : 0) + nlen > WALK_PATH_MAX)
 		return -ENAMETOOLONG;
 	if (w->plen)
 		w->path[w->plen++] = '/';
-	memcpy(w->path + w->plen, name, nlen + 1);
+	memcpy(w->path + w->plen, j->name, nlen + 1);
 	w->plen += nlen;
 
-	e = p9_walk(w->c, dirfid, 1, &name, &en.fid, NULL);
-	if (e)
-		return e;
-	e = p9_getattr(w->c, en.fid, &en.attr);
-	if (!e && S_ISLNK(en.attr.mode)) {
-		e = p9_readlink(w->c, en.fid, w->target, sizeof(w->target));
-		en.target = w->target;
-	}
+	j->en.path = w->path;
 	if (!e)
-		e = w->fn(w->arg, &en);
+		e = w->fn(w->arg, &j->en);
 	if (e == WALK_SKIP)
 		e = 0;
-	else if (!e && S_ISDIR(en.attr.mode))
-		e = descend(w, &en);
-	p9_clunk(w->c, en.fid);
+	else if (!e && S_ISDIR(j->en.attr.mode))
+		e = descend(w, &j->en);
+	j->state = J_CLUNK;
+	queue(w, j);
 	if (!e)		/* on failure the path stays, to say where */
 		w->path[w->plen = saved] = '\0';
 	return e;
 }
 
-int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
-	      char *where, size_t cap)
+/*
+ * Read directory dirfid's names whole, then visit each in order while
+ * the threads walk up to WALK_AHEAD entries ahead.
+ */
+static int walk_dir(struct walker *w, uint32_t dirfid)
+{
+	size_t left = WALK_NAMES_MAX - w->held, next = 0;
+	struct frame f = { .up = w->top, .plen = w->plen };
+	struct names ns = { 0 };
+	struct job *jobs;
+	unsigned long i, n = 0, sent = 0;
+	int e;
+
+	e = walk_readdir(w->c, dirfid, left < WALK_DIR_NAMES ? left :
+			 WALK_DIR_NAMES, add_name, &ns);
+	jobs = e ? NULL : calloc(WALK_AHEAD, sizeof(*jobs));
+	if (!e && !jobs)
+		e = -ENOMEM;
+	for (i = 0; !e && i < ns.len; i += strlen(ns.buf + i) + 1)
+		n++;
+	w->held += ns.len;
+	f.jobs = jobs;
+	w->top = &f;
+	for (i = 0; !e && i < n; i++) {
+		for (; sent < n && sent < i + WALK_AHEAD; sent++) {
+			struct job *s = &jobs[sent % WALK_AHEAD];
+
+			wait_for(w, s, J_IDLE);
+			s->state = J_WALK;
+			s->dirfid = dirfid;
+			s->name = ns.buf + next;
+			s->en.fid = P9_NOFID;
+			next += strlen(s->name) + 1;
+			queue(w, s);
+		}
+		wait_for(w, &jobs[i % WALK_AHEAD], J_READY);
+		e = visit(w, &jobs[i % WALK_AHEAD]);
+	}
+	if (e && jobs)
+		e = blame_ahead(w, e);
+	/* what was walked ahead of a failure goes unvisited */
+	for (i = 0; jobs && i < WALK_AHEAD; i++) {
+		wait_for(w, &jobs[i], J_READY);
+		if (jobs[i].state == J_READY) {
+			jobs[i].state = J_CLUNK;
+			queue(w, &jobs[i]);
+		}
+	}
+	for (i = 0; jobs && i < WALK_AHEAD; i++)
+		wait_for(w, &jobs[i], J_IDLE);
+	w->top = f.up;
+	w->held -= ns.len;
+	free(jobs);
+	free(ns.buf);
+	return e;
+}
+
+static void start(struct walker *w)
+{
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->moved, NULL);
+	w->tail = &w->head;
+	for (w->nthreads = 0; w->nthreads < WALK_THREADS; w->nthreads++)
+		if (pthread_create(&w->threads[w->nthreads], NULL, thread, w))
+			break;
+}
+
+static void stop(struct walker *w)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&w->lock);
+	w->quit = 1;
+	pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	pthread_cond_destroy(&w->moved);
+	pthread_cond_destroy(&w->work);
+	pthread_mutex_destroy(&w->lock);
+}
+
+int walk_tree_prep(struct p9_client *c, uint32_t root, walk_fn *fn,
+		   walk_prep_fn *prep, walk_unprep_fn *unprep, void *arg,
+		   char *where, size_t cap)
 {
 	struct walker *w = calloc(1, sizeof(*w));
 	struct p9_attr a;
@@ -188,16 +416,26 @@ int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
 		return -ENOMEM;
 	w->c = c;
 	w->fn = fn;
+	w->prep = prep;
+	w->unprep = unprep;
 	w->arg = arg;
+	start(w);
 	e = p9_getattr(c, root, &a);
 	if (!e) {
 		w->anc[0] = a.qid.path;
 		e = walk_dir(w, root);
 	}
+	stop(w);
 	if (where && cap)
 		snprintf(where, cap, "%s", w->path);
 	free(w);
 	return e;
+}
+
+int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
+	      char *where, size_t cap)
+{
+	return walk_tree_prep(c, root, fn, NULL, NULL, arg, where, cap);
 }
 
 int walk_path(struct p9_client *c, uint32_t root, const char *path,

@@ -28,6 +28,7 @@ struct walk_entry {
 	uint32_t fid;		/* walked to the entry, not opened */
 	struct p9_attr attr;
 	const char *target;	/* symlink target, else NULL */
+	void *prep;		/* what walk_prep_fn made of it, or NULL */
 };
 
 /*
@@ -48,6 +49,31 @@ typedef int walk_fn(void *arg, const struct walk_entry *e);
  */
 int walk_tree(struct p9_client *c, uint32_t root, walk_fn *fn, void *arg,
 	      char *where, size_t cap);
+
+/*
+ * The walk looks ahead: while fn has one entry, WALK_THREADS threads
+ * walk to, and getattr, up to WALK_AHEAD entries after it in the same
+ * directory, so that many requests are in flight and the guest's
+ * replies overlap.  fn still sees every entry in order, one at a time,
+ * on the calling thread, and the walk ends where a one-at-a-time walk
+ * would: a failure ahead is told when its entry's turn comes.
+ *
+ * walk_prep_fn - run in a walk thread on an entry ahead of its turn
+ * (e->path is NULL then, e->prep too): what it returns is handed to fn
+ * as e->prep, and after fn (or, if the walk stops first, instead of
+ * it) to walk_unprep_fn.  It must not fail: it keeps its failures in
+ * what it returns.  Clunks of the entries fn is done with go through
+ * the threads too.
+ */
+#define WALK_THREADS	8
+#define WALK_AHEAD	32
+typedef void *walk_prep_fn(void *arg, const struct walk_entry *e);
+typedef void walk_unprep_fn(void *arg, void *prep);
+
+/* walk_tree_prep - walk_tree, with prep run ahead on each entry. */
+int walk_tree_prep(struct p9_client *c, uint32_t root, walk_fn *fn,
+		   walk_prep_fn *prep, walk_unprep_fn *unprep, void *arg,
+		   char *where, size_t cap);
 
 /*
  * walk_readdir - every entry of directory fid dir, in the server's order,

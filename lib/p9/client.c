@@ -43,6 +43,9 @@ static int ms_left(const struct timespec *end)
 	return ms < 0 ? 0 : ms > 1000000000 ? 1000000000 : (int)ms;
 }
 
+/* The client whose connection a call of this thread ended, if one did. */
+static __thread struct p9_client *ended_here;
+
 /* Call with c->lock held: end the connection, wake everyone. */
 static void fail_locked(struct p9_client *c, int err)
 {
@@ -51,9 +54,19 @@ static void fail_locked(struct p9_client *c, int err)
 	if (c->err)
 		return;
 	c->err = err;
+	ended_here = c;
 	for (i = 0; i < c->nslots; i++)
 		pthread_cond_broadcast(&c->slots[i].cond);
 	pthread_cond_broadcast(&c->freed);
+}
+
+int p9_client_ended_here(struct p9_client *c)
+{
+	int here = ended_here == c;
+
+	if (here)
+		ended_here = NULL;
+	return here;
 }
 
 int p9_fail(struct p9_client *c, int err)
@@ -174,6 +187,8 @@ static int receive_one(struct p9_client *c)
 	pthread_mutex_lock(&c->lock);
 	s = tag < c->nslots ? &c->slots[tag] : NULL;
 	if (!s || !s->busy || s->done || size > s->rcap) {
+		if (s && s->busy && !s->done)	/* a reply too big for it */
+			s->ended = 1;
 		pthread_mutex_unlock(&c->lock);
 		return -EPROTO;
 	}
@@ -241,6 +256,7 @@ int p9_send(struct p9_client *c, struct p9_msg *t, size_t rcap)
 	}
 	c->slots[i].busy = 1;
 	c->slots[i].done = 0;
+	c->slots[i].ended = 0;
 	c->slots[i].ttype = t->type;
 	c->slots[i].rcap = rcap;
 	c->slots[i].timeout_ms = c->timeout_ms;
@@ -285,6 +301,8 @@ int p9_wait(struct p9_client *c, int i, struct p9_msg *r)
 		    ETIMEDOUT)
 			fail_locked(c, -ETIMEDOUT);
 	e = s->done ? 0 : c->err;
+	if (e && s->ended)	/* the receiver found this reply bad */
+		ended_here = c;
 	pthread_mutex_unlock(&c->lock);
 	if (e)
 		return e;

@@ -57,6 +57,15 @@ uint32_t p9_client_msize(const struct p9_client *c);
 /* p9_client_error - 0 while usable, else why the connection ended. */
 int p9_client_error(struct p9_client *c);
 
+/*
+ * p9_client_ended_here - 1 if a call made on this thread ended c's
+ * connection (a reply that broke the protocol, or did not come), since
+ * this was last asked on this thread; else 0.  Of several threads in
+ * flight, it says whose request the failure came from, while every
+ * other call fails with it too.
+ */
+int p9_client_ended_here(struct p9_client *c);
+
 /* p9_attach - attach to the server's tree as n_uname; *fid is the root. */
 int p9_attach(struct p9_client *c, uint32_t n_uname, const char *aname,
 	      uint32_t *fid, struct p9_qid *qid);

@@ -18,6 +18,7 @@ struct slot {
 	uint8_t ttype;		/* the request's type */
 	size_t rcap;		/* largest acceptable reply */
 	int timeout_ms;		/* longest wait for it (p9_send: the client's) */
+	int ended;		/* its reply ended the connection */
 	size_t rlen;
 	uint8_t *buf;
 	size_t cap;
