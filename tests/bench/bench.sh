@@ -90,6 +90,16 @@ large_images() {
 	[ -e "$work/large-iso9660.iso" ] ||
 		xorriso -as mkisofs -quiet -R -J -o "$work/large-iso9660.iso" \
 			"$work/large-tree" 2>/dev/null
+	# the large image's two halves apart: its one file, its small ones
+	if [ ! -e "$work/onefile-ext4.img" ]; then
+		mkdir -p "$work/onefile-tree"
+		ln -f "$work/large-tree/large.bin" "$work/onefile-tree/"
+		mke2fs -q -t ext4 -d "$work/onefile-tree" \
+			"$work/onefile-ext4.img" 640M
+	fi
+	[ -e "$work/smallfiles-ext4.img" ] ||
+		mke2fs -q -t ext4 -d "$work/large-tree/small" \
+			"$work/smallfiles-ext4.img" 256M
 }
 
 # ---- one comparison: hyperfine, then medians ------------------------
@@ -181,6 +191,8 @@ if [ "$pack_only" != 1 ]; then
 		compare large-ext4 "$work/large-ext4.img" ext4
 		compare large-vfat "$work/large-vfat.img" vfat
 		compare large-iso9660 "$work/large-iso9660.iso" iso9660
+		compare one-512MiB-file-ext4 "$work/onefile-ext4.img" ext4
+		compare 20000-small-files-ext4 "$work/smallfiles-ext4.img" ext4
 	fi
 fi
 
@@ -227,12 +239,16 @@ if len(med) == len(keys):
           med["walk+stream"], med["shutdown"]))')
 
 # large-file throughput and the small-file rate, from walk+stream
+stream_s() {	# qemount tar -v's walk+stream seconds on IMG
+	$qm tar -v "$1" 2>&1 >/dev/null |
+		sed -n 's/.*walk+stream \([0-9.]*\) s.*/\1/p'
+}
 throughput=""
 if [ "${BENCH_LARGE:-1}" = 1 ]; then
-	t=$($qm tar -v "$work/large-ext4.img" 2>&1 >/dev/null |
-		sed -n 's/.*walk+stream \([0-9.]*\) s.*/\1/p')
-	cat_t=$( { /usr/bin/time -f %e cat "$work/large-ext4.img" >/dev/null; } 2>&1 )
-	throughput="whole 1 GiB ext4 image (512 MiB file + 20 000 files, $(du -sm "$work/large-tree" | cut -f1) MiB of data): walk+stream $t s, $(echo "$(du -sm "$work/large-tree" | cut -f1) / $t" | bc -l | xargs printf '%.0f') MiB/s; cat IMG > /dev/null $cat_t s"
+	t=$(stream_s "$work/onefile-ext4.img")
+	cat_t=$( { /usr/bin/time -f %e cat "$work/onefile-ext4.img" >/dev/null; } 2>&1 )
+	st=$(stream_s "$work/smallfiles-ext4.img")
+	throughput="one 512 MiB file: walk+stream $t s, $(echo "512 / $t" | bc -l | xargs printf '%.0f') MiB/s; cat of its image (640 MiB) $cat_t s, $(echo "640 / $cat_t" | bc -l | xargs printf '%.0f') MiB/s. 20 000 files of 64 B-4 KiB: walk+stream $st s, $(echo "20000 / $st" | bc -l | xargs printf '%.0f') files/s"
 fi
 
 # peak RSS of the tool and of qemu: VmHWM of each, polled while it runs
