@@ -423,6 +423,7 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 	int chan[2] = { -1, -1 }, con[2] = { -1, -1 }, keep[4], nkeep = 0;
 	int overlay = -1, e;
 	struct argv *a = NULL;
+	const char *accel, *how;
 	pid_t parent = getpid();
 	struct vm *vm;
 
@@ -450,10 +451,11 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 			goto fail;
 		}
 	}
-	e = build_argv(cfg, cfg->accel == VM_ACCEL_KVM ||
-		       (cfg->accel == VM_ACCEL_AUTO &&
-			strcmp(vm_accel_name(cfg->accel, cfg->qemu, cfg->kernel),
-			       "kvm") == 0), chan[1], con[1], overlay, a);
+	accel = vm_accel_name(cfg->accel, cfg->qemu, cfg->kernel, &how);
+	if (vm->echo)
+		fprintf(stderr, "qemount: accel %s (%s)\n", accel, how);
+	e = build_argv(cfg, strcmp(accel, "kvm") == 0, chan[1], con[1],
+		       overlay, a);
 	if (e)
 		goto fail;
 	keep[nkeep++] = chan[1];
@@ -644,12 +646,110 @@ static int probe_kvm(const char *qemu, const char *kernel)
 	       strstr(out, "Linux version") != NULL;
 }
 
+/*
+ * The probe's answer, kept in the user's cache: a broken KVM that hangs
+ * would otherwise cost every run PROBE_MS.  It holds for one boot of
+ * the host (boot_id), one /dev/kvm and one qemu binary: a reboot, a
+ * reloaded module or a new qemu asks again.  The key is the line
+ * "boot_id kvm-rdev:ctime qemu-dev:ino:size:mtime".
+ */
+static int probe_key(const char *qemu, char *key, size_t cap)
+{
+	const char *name = qemu ? qemu : "qemu-system-x86_64";
+	char boot[64] = "", path[4096];
+	const char *pe = getenv("PATH"), *at;
+	struct stat k, q;
+	ssize_t n = -1;
+	int fd, found = 0;
+	size_t len;
+
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, boot, sizeof(boot) - 1);
+		close(fd);
+	}
+	if (n < 32 || stat("/dev/kvm", &k))
+		return -1;
+	boot[strcspn(boot, "\n")] = '\0';
+	if (strchr(name, '/'))
+		found = stat(name, &q) == 0;
+	for (at = pe; !found && at && *at; at += len + (at[len] == ':')) {
+		len = strcspn(at, ":");
+		snprintf(path, sizeof(path), "%.*s/%s", (int)len, at, name);
+		found = stat(path, &q) == 0 && S_ISREG(q.st_mode);
+	}
+	if (!found)
+		return -1;
+	snprintf(key, cap, "%s kvm-%jx:%jd qemu-%jx:%ju:%jd:%jd", boot,
+		 (uintmax_t)k.st_rdev, (intmax_t)k.st_ctime,
+		 (uintmax_t)q.st_dev, (uintmax_t)q.st_ino,
+		 (intmax_t)q.st_size, (intmax_t)q.st_mtime);
+	return 0;
+}
+
+/* The cache file's name: 0, or -1 without a home for it. */
+static int probe_file(char *path, size_t cap)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (xdg && *xdg == '/')
+		snprintf(path, cap, "%s/qemount/kvm-probe", xdg);
+	else if (home && *home == '/')
+		snprintf(path, cap, "%s/.cache/qemount/kvm-probe", home);
+	else
+		return -1;
+	return 0;
+}
+
+/* The cached answer for key: 1 or 0, or -1 if there is none. */
+static int probe_cached(const char *file, const char *key)
+{
+	char line[1024];
+	size_t klen = strlen(key);
+	FILE *f = fopen(file, "re");
+	int r = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f) && !strncmp(line, key, klen) &&
+	    line[klen] == ' ')
+		r = !strcmp(line + klen + 1, "yes\n") ? 1 :
+		    !strcmp(line + klen + 1, "no\n") ? 0 : -1;
+	fclose(f);
+	return r;
+}
+
+/* Keep the answer (a new file renamed over the old: never half one). */
+static void probe_keep(const char *file, const char *key, int yes)
+{
+	char tmp[4200], *slash;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s", file);
+	for (slash = strchr(tmp + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(tmp, 0700);
+		*slash = '/';
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%d", file, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (dprintf(fd, "%s %s\n", key, yes ? "yes" : "no") < 0 ||
+	    close(fd) || rename(tmp, file))
+		unlink(tmp);
+}
+
 const char *vm_accel_name(enum vm_accel a, const char *qemu,
-			  const char *kernel)
+			  const char *kernel, const char **how)
 {
 	static int probed = -1;
+	static const char *said = "probed";
+	char key[512], file[4096];
 	const char *env;
 
+	if (how)
+		*how = "asked for";
 	if (a == VM_ACCEL_KVM)
 		return "kvm";
 	if (a == VM_ACCEL_TCG)
@@ -657,8 +757,21 @@ const char *vm_accel_name(enum vm_accel a, const char *qemu,
 	env = getenv("QEMOUNT_ACCEL");
 	if (env && (strcmp(env, "kvm") == 0 || strcmp(env, "tcg") == 0))
 		return env;
-	if (probed < 0)
-		probed = probe_kvm(qemu, kernel);
+	if (probed < 0) {
+		int keyed = probe_key(qemu, key, sizeof(key)) == 0 &&
+			    probe_file(file, sizeof(file)) == 0;
+
+		probed = keyed ? probe_cached(file, key) : -1;
+		if (probed >= 0) {
+			said = "the probe's answer cached for this boot";
+		} else {
+			probed = probe_kvm(qemu, kernel);
+			if (keyed)
+				probe_keep(file, key, probed);
+		}
+	}
+	if (how)
+		*how = said;
 	return probed ? "kvm" : "tcg";
 }
 

@@ -117,9 +117,12 @@ int vm_disk_convert(const struct vm_disk *d, const char *format, int out,
 
 /*
  * vm_accel_name - "kvm" or "tcg": what AUTO resolves to on this host
- * (probed once per process, with a timeout; an abort or a hang is "no").
+ * (probed with a timeout, an abort or a hang being "no"; once per
+ * process, and the answer kept for this boot of the host in
+ * ${XDG_CACHE_HOME:-~/.cache}/qemount/kvm-probe).  *how, if how is not
+ * NULL, says where the answer came from.
  */
 const char *vm_accel_name(enum vm_accel a, const char *qemu,
-			  const char *kernel);
+			  const char *kernel, const char **how);
 
 #endif
