@@ -538,12 +538,14 @@ int p9_server_new(const struct p9_server_config *cfg, struct p9_server **out)
 	s->in = malloc(s->cfg.max_msize);
 	s->out = malloc(s->cfg.max_msize + OUT_BATCH);
 	s->dents = malloc(DENTS_SZ);
-	if (!s->in || !s->out || !s->dents)
+	s->xattr = malloc(XATTR_MAX);
+	if (!s->in || !s->out || !s->dents || !s->xattr)
 		goto err_bufs;
 	*out = s;
 	return 0;
 
 err_bufs:
+	free(s->xattr);
 	free(s->dents);
 	free(s->out);
 	free(s->in);
@@ -562,6 +564,7 @@ void p9_server_free(struct p9_server *s)
 	fids_drop_all(s);
 	if (s->rootfd >= 0)
 		close(s->rootfd);
+	free(s->xattr);
 	free(s->dents);
 	free(s->out);
 	free(s->in);

@@ -52,6 +52,7 @@ struct p9_server {
 	uint32_t msize;
 	uid_t uid;		/* n_uname of the last Tattach */
 	uint8_t *in, *dents;
+	uint8_t *xattr;		/* XATTR_MAX: a value or list read whole */
 	uint8_t *out;		/* replies not yet written: outlen bytes */
 	size_t outlen;
 	uint8_t *reply;		/* in out: where the reply being made goes */

@@ -607,12 +607,19 @@ static int xattr_path(const struct fid *f, char path[PROCPATH])
 	return 1;
 }
 
-/* xattr_get - value of name (NULL: the name list) of f's object. */
+/*
+ * xattr_get - value of name (NULL: the name list) of f's object: on the
+ * file itself if the fid has it open (a path through /proc costs a
+ * lookup of five names).
+ */
 static ssize_t xattr_get(const struct fid *f, const char *name, void *v,
 			 size_t n)
 {
 	char path[PROCPATH];
 
+	if (f->pfd < 0 && f->ofd >= 0)
+		return name ? fgetxattr(f->ofd, name, v, n) :
+			      flistxattr(f->ofd, v, n);
 	if (xattr_path(f, path))
 		return name ? lgetxattr(path, name, v, n) :
 			      llistxattr(path, v, n);
@@ -639,30 +646,23 @@ static int xattr_commit(const struct fid *f)
 	return rc ? -errno : 0;
 }
 
-/* xattr_load - read the value into nf; retries if it grows meanwhile. */
-static int xattr_load(const struct fid *f, const char *name, struct fid *nf)
+/*
+ * xattr_load - read the value (or list) into nf, in one call: no value
+ * or list Linux keeps is larger than XATTR_MAX.
+ */
+static int xattr_load(struct p9_server *s, const struct fid *f,
+		      const char *name, struct fid *nf)
 {
-	ssize_t n;
-	int tries;
+	ssize_t n = xattr_get(f, name, s->xattr, XATTR_MAX);
 
-	for (tries = 0; tries < 3; tries++) {
-		n = xattr_get(f, name, NULL, 0);
-		if (n < 0)
-			return -errno;
-		nf->xbuf = malloc(n ? n : 1);
-		if (!nf->xbuf)
-			return -ENOMEM;
-		n = xattr_get(f, name, nf->xbuf, n);
-		if (n >= 0) {
-			nf->xsize = n;
-			return 0;
-		}
-		free(nf->xbuf);
-		nf->xbuf = NULL;
-		if (errno != ERANGE)
-			return -errno;
-	}
-	return -ERANGE;
+	if (n < 0)
+		return -errno;
+	nf->xbuf = malloc(n ? n : 1);
+	if (!nf->xbuf)
+		return -ENOMEM;
+	memcpy(nf->xbuf, s->xattr, n);
+	nf->xsize = n;
+	return 0;
 }
 
 static int xname_get(struct p9_str n, char buf[NAME_MAX + 1])
@@ -690,7 +690,7 @@ int srv_xattrwalk(struct p9_server *s, const struct p9_msg *r,
 		return -EBADF;
 	if ((err = srv_fid_add(s, r->u.txattrwalk.newfid, &nf)))
 		return err;
-	err = xattr_load(f, name[0] ? name : NULL, nf);
+	err = xattr_load(s, f, name[0] ? name : NULL, nf);
 	if (err) {
 		srv_fid_drop(s, nf);
 		return err;

@@ -405,22 +405,33 @@ static void check_attrs(struct p9_client *c, uint32_t root, const char *dir)
 static void check_xattr(struct p9_client *c, uint32_t root, const char *dir)
 {
 	char val[64], list[256], path[4096];
-	ssize_t n = -1, l = -1;
+	ssize_t n, l;
 	uint32_t fid;
+	int opened;
 
 	snprintf(path, sizeof(path), "%s/one", dir);
 	if (getxattr(path, "user.test", val, sizeof(val)) != 5) {
-		tap_skip(2, "no user xattrs on this filesystem");
+		tap_skip(4, "no user xattrs on this filesystem");
 		return;
 	}
-	if (suite_walk(c, root, "one", &fid) == 0) {
-		n = p9_xattr_get(c, fid, "user.test", val, sizeof(val));
-		l = p9_xattr_get(c, fid, NULL, list, sizeof(list));
-		p9_clunk(c, fid);
+	/* a fid walked to the file, then the same fid opened */
+	for (opened = 0; opened < 2; opened++) {
+		n = l = -1;
+		if (suite_walk(c, root, "one", &fid) == 0) {
+			if (!opened ||
+			    p9_lopen(c, fid, O_RDONLY, NULL, NULL) == 0) {
+				n = p9_xattr_get(c, fid, "user.test", val,
+						 sizeof(val));
+				l = p9_xattr_get(c, fid, NULL, list,
+						 sizeof(list));
+			}
+			p9_clunk(c, fid);
+		}
+		ok(n == 5 && memcmp(val, "hello", 5) == 0, "xattr value%s",
+		   opened ? " (opened)" : "");
+		ok(l > 0 && memmem(list, l, "user.test", 10) != NULL,
+		   "xattr list names user.test%s", opened ? " (opened)" : "");
 	}
-	ok(n == 5 && memcmp(val, "hello", 5) == 0, "xattr value");
-	ok(l > 0 && memmem(list, l, "user.test", 10) != NULL,
-	   "xattr list names user.test");
 }
 
 void suite_read(struct p9_client *c, uint32_t root, const char *dir)
