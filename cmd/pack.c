@@ -169,10 +169,11 @@ static int build(struct job *j, int fd, uint64_t size)
 		e = ce;
 	}
 	if (j->verbose)
-		fprintf(stderr, "qemount pack: %s: %s: boot and format %.3f s, "
-			"attach %.3f s, populate %.3f s, commit %.3f s, "
-			"shutdown %.3f s\n", j->out, j->fs, t.boot,
-			t.attach - t.boot, t1 - t0, t2 - t1, t.shutdown);
+		fprintf(stderr, "qemount pack: %s: %s: accel %s, boot and "
+			"format %.3f s, attach %.3f s, populate %.3f s, commit "
+			"%.3f s, shutdown %.3f s\n", j->out, j->fs, t.accel,
+			t.boot, t.attach - t.boot, t1 - t0, t2 - t1,
+			t.shutdown);
 	return e;
 }
 

@@ -210,9 +210,10 @@ int cmd_tar(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (a.verbose)
-		fprintf(stderr, "qemount: %s: %s: open %.3f s, boot to first "
-			"Rversion %.3f s, attach %.3f s, walk+stream %.3f s, "
-			"shutdown %.3f s\n", a.so.image, fs, t.open,
-			t.boot - t.open, t.attach - t.boot, walked, t.shutdown);
+		fprintf(stderr, "qemount: %s: %s: accel %s, open %.3f s, boot "
+			"to first Rversion %.3f s, attach %.3f s, walk+stream "
+			"%.3f s, shutdown %.3f s\n", a.so.image, fs, t.accel,
+			t.open, t.boot - t.open, t.attach - t.boot, walked,
+			t.shutdown);
 	return 0;
 }

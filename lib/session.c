@@ -283,6 +283,9 @@ static int boot(struct sess *s, const struct sess_opts *o, char *err,
 	vc.append = append;
 	vc.echo_log = o->echo_log;
 	e = vm_start(&vc, &s->vm);
+	if (!e)
+		snprintf(s->t.accel, sizeof(s->t.accel), "%s",
+			 vm_accel(s->vm));
 	if (e) {
 		snprintf(err, errlen, "cannot start qemu: %s", strerror(-e));
 		return e;

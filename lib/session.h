@@ -33,6 +33,7 @@ struct sess_opts {
 struct sess_times {		/* seconds, for -v and benchmarks */
 	double open, boot, attach, shutdown;
 	double detect;		/* from the start: input known, fs probed */
+	char accel[96];		/* the guest's accelerator, and why (vm_accel) */
 };
 
 struct sess;

@@ -53,6 +53,7 @@ struct vm {
 	size_t loglen, logpos;
 	char snap[LOG_MAX + 1];
 	int exited, status;
+	char accel[96];		/* "tcg (probed)" ... */
 };
 
 static void sleep_ms(int ms)
@@ -452,8 +453,7 @@ int vm_start(const struct vm_config *cfg, struct vm **out)
 		}
 	}
 	accel = vm_accel_name(cfg->accel, cfg->qemu, cfg->kernel, &how);
-	if (vm->echo)
-		fprintf(stderr, "qemount: accel %s (%s)\n", accel, how);
+	snprintf(vm->accel, sizeof(vm->accel), "%s (%s)", accel, how);
 	e = build_argv(cfg, strcmp(accel, "kvm") == 0, chan[1], con[1],
 		       overlay, a);
 	if (e)
@@ -553,6 +553,11 @@ int vm_stop(struct vm *vm, int timeout_ms)
 	if (!e && !(WIFEXITED(vm->status) && WEXITSTATUS(vm->status) == 0))
 		e = -EIO;
 	return e;
+}
+
+const char *vm_accel(const struct vm *vm)
+{
+	return vm->accel;
 }
 
 const char *vm_log(struct vm *vm)

@@ -77,6 +77,9 @@ int vm_channel(const struct vm *vm);
  */
 int vm_stop(struct vm *vm, int timeout_ms);
 
+/* vm_accel - the accelerator and why: "tcg (probed)", "kvm (asked for)". */
+const char *vm_accel(const struct vm *vm);
+
 /*
  * vm_log - the guest console so far (the last 64 KiB, from the first
  * whole line in it), NUL-terminated; borrowed, valid until the next call

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,9 @@ struct job {			/* one entry looked at ahead */
 	uint32_t dirfid;
 	const char *name;	/* in its directory's names */
 	struct walk_entry en;	/* fid, attr, target (its own), prep */
+	unsigned long seq;	/* its place in its directory */
 	int err;		/* walk, getattr or readlink failed */
-	int ended;		/* its requests ended the connection */
+	int ended;		/* the connection's end is pinned on its requests */
 };
 
 struct frame {			/* a directory the walk is in */
@@ -50,6 +52,8 @@ struct walker {
 	int depth;
 	size_t held;		/* bytes of names of the directories we are in */
 	struct frame *top;	/* the innermost */
+	int blamed;		/* a failure's entry was found (blame) */
+	char also[1024];	/* the others it may be (blame), or "" */
 
 	/* the threads; the queue and every job's state under lock */
 	pthread_mutex_t lock;
@@ -180,11 +184,15 @@ static void run_clunk(struct walker *w, struct job *j)
 
 static void run(struct walker *w, struct job *j)
 {
-	if (j->state == J_WALK)
+	int walk = j->state == J_WALK, ended;
+
+	if (walk)
 		run_walk(w, j);
 	else
 		run_clunk(w, j);
-	j->ended = p9_client_ended_here(w->c);
+	ended = p9_client_ended_here(w->c);	/* asked either way */
+	if (walk)
+		j->ended = ended;
 }
 
 static void *thread(void *arg)
@@ -260,38 +268,85 @@ static int descend(struct walker *w, const struct walk_entry *en)
 	return e;
 }
 
-/*
- * The walk failed with the connection gone.  If a request made ahead
- * of the entry it was at ended it, that entry only failed with it: the
- * failure is the one ahead, and the path becomes that entry's.  (One
- * job at most ended it, so the order they are looked at in is not the
- * walk's.)
- */
-static int blame_ahead(struct walker *w, int e)
+/* Append "DIR/NAME" (DIR: the first dlen bytes of w->path) to w->also. */
+static void also_add(struct walker *w, size_t dlen, const char *name)
 {
-	struct frame *f;
-	size_t i, n;
+	size_t len = strlen(w->also);
 
-	if (!p9_client_error(w->c))
+	snprintf(w->also + len, sizeof(w->also) - len, "%s%.*s%s%s",
+		 len ? ", " : " (or ", (int)dlen, w->path, dlen ? "/" : "",
+		 name);
+}
+
+/*
+ * The walk failed at job cur with the connection gone.  The requests
+ * the end is pinned on (p9_client_ended_here) say which entries to
+ * blame: the failure of a reply, one entry; a guest that died or went
+ * mute, every entry with a request then unanswered, and the server,
+ * answering in order and sending its answers in batches, may have been
+ * at any of them.  The path becomes the first of them in walk order
+ * (cur, if its own requests were among them), and w->also names the
+ * others.  An entry that only failed because the link had ended is
+ * not named.  Blamed once: the directories around keep what was found.
+ */
+static int blame(struct walker *w, const struct job *cur, int e)
+{
+	const struct job *first = NULL, *j;
+	const struct frame *f, *at = NULL;
+	size_t i, n, named = 0;
+
+	if (w->blamed || !p9_client_error(w->c))
 		return e;
+	w->blamed = 1;
+	if (p9_client_ended_here(w->c) || cur->ended) {
+		first = cur;
+		at = w->top;
+	}
 	for (f = w->top; f; f = f->up)
-		for (i = 0; i < WALK_AHEAD; i++) {
-			struct job *j = &f->jobs[i];
+		for (i = 0; i < WALK_AHEAD; i++)
+			wait_for(w, &f->jobs[i], J_READY);
+	/* every job ahead is walked or idle now: name them in walk order */
+	for (f = w->top; f; f = f->up) {
+		unsigned long seq, lo = ULONG_MAX, hi = 0;
 
-			wait_for(w, j, J_READY);
-			if (j->state != J_READY || !j->ended)
-				continue;
-			n = strlen(j->name);
-			if (f->plen + 1 + n > WALK_PATH_MAX)
-				return e;
-			w->plen = f->plen;
-			if (w->plen)
-				w->path[w->plen++] = '/';
-			memcpy(w->path + w->plen, j->name, n + 1);
-			w->plen += n;
-			return j->err ? j->err : p9_client_error(w->c);
+		for (i = 0; i < WALK_AHEAD; i++) {
+			j = &f->jobs[i];
+			if (j->state == J_READY && j->ended) {
+				lo = j->seq < lo ? j->seq : lo;
+				hi = j->seq > hi ? j->seq : hi;
+			}
 		}
-	return e;
+		for (seq = lo; lo != ULONG_MAX && seq <= hi; seq++) {
+			j = &f->jobs[seq % WALK_AHEAD];
+			if (j->state != J_READY || !j->ended || j->seq != seq)
+				continue;
+			if (!first) {
+				first = j;
+				at = f;
+			} else if (named++ < 3) {
+				also_add(w, f->plen, j->name);
+			}
+		}
+	}
+	if (named > 3)
+		snprintf(w->also + strlen(w->also),
+			 sizeof(w->also) - strlen(w->also), " and %zu more",
+			 named - 3);
+	if (named)
+		snprintf(w->also + strlen(w->also),
+			 sizeof(w->also) - strlen(w->also),
+			 ", read at the same time)");
+	if (!first || first == cur)
+		return e;
+	n = strlen(first->name);
+	if (at->plen + 1 + n > WALK_PATH_MAX)
+		return e;
+	w->plen = at->plen;
+	if (w->plen)
+		w->path[w->plen++] = '/';
+	memcpy(w->path + w->plen, first->name, n + 1);
+	w->plen += n;
+	return first->err ? first->err : p9_client_error(w->c);
 }
 
 /* j's turn: its path, fn, its subtree; then its clunk is queued. */
@@ -350,6 +405,7 @@ static int walk_dir(struct walker *w, uint32_t dirfid)
 
 			wait_for(w, s, J_IDLE);
 			s->state = J_WALK;
+			s->seq = sent;
 			s->dirfid = dirfid;
 			s->name = ns.buf + next;
 			s->en.fid = P9_NOFID;
@@ -358,9 +414,9 @@ static int walk_dir(struct walker *w, uint32_t dirfid)
 		}
 		wait_for(w, &jobs[i % WALK_AHEAD], J_READY);
 		e = visit(w, &jobs[i % WALK_AHEAD]);
+		if (e)
+			e = blame(w, &jobs[i % WALK_AHEAD], e);
 	}
-	if (e && jobs)
-		e = blame_ahead(w, e);
 	/* what was walked ahead of a failure goes unvisited */
 	for (i = 0; jobs && i < WALK_AHEAD; i++) {
 		wait_for(w, &jobs[i], J_READY);
@@ -427,7 +483,7 @@ int walk_tree_prep(struct p9_client *c, uint32_t root, walk_fn *fn,
 	}
 	stop(w);
 	if (where && cap)
-		snprintf(where, cap, "%s", w->path);
+		snprintf(where, cap, "%s%s", w->path, w->also);
 	free(w);
 	return e;
 }

@@ -46,15 +46,19 @@ static int ms_left(const struct timespec *end)
 /* The client whose connection a call of this thread ended, if one did. */
 static __thread struct p9_client *ended_here;
 
-/* Call with c->lock held: end the connection, wake everyone. */
-static void fail_locked(struct p9_client *c, int err)
+/*
+ * Call with c->lock held: end the connection, wake everyone.  here: a
+ * call of this thread is to blame (p9_client_ended_here).
+ */
+static void fail_locked(struct p9_client *c, int err, int here)
 {
 	unsigned i;
 
 	if (c->err)
 		return;
 	c->err = err;
-	ended_here = c;
+	if (here)
+		ended_here = c;
 	for (i = 0; i < c->nslots; i++)
 		pthread_cond_broadcast(&c->slots[i].cond);
 	pthread_cond_broadcast(&c->freed);
@@ -72,7 +76,7 @@ int p9_client_ended_here(struct p9_client *c)
 int p9_fail(struct p9_client *c, int err)
 {
 	pthread_mutex_lock(&c->lock);
-	fail_locked(c, err);
+	fail_locked(c, err, 1);
 	err = c->err;
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -221,6 +225,25 @@ static int receive_one(struct p9_client *c)
 	return 0;
 }
 
+/*
+ * The link died under requests (end of stream, a frame that names none
+ * of them, no reply in time): unless one reply is to blame already,
+ * the end is pinned on every request then unanswered, one of which the
+ * server was at.  Lock held.
+ */
+static void pin_inflight(struct p9_client *c)
+{
+	unsigned i;
+
+	if (c->err)
+		return;
+	for (i = 0; i < c->nslots; i++)
+		if (c->slots[i].ended)
+			return;
+	for (i = 0; i < c->nslots; i++)
+		c->slots[i].ended = c->slots[i].busy && !c->slots[i].done;
+}
+
 static void *receiver(void *arg)
 {
 	struct p9_client *c = arg;
@@ -228,7 +251,11 @@ static void *receiver(void *arg)
 
 	while ((r = receive_one(c)) == 0)
 		;
-	p9_fail(c, r == -ECANCELED ? -ESHUTDOWN : r);
+	pthread_mutex_lock(&c->lock);
+	if (r != -ECANCELED)
+		pin_inflight(c);
+	fail_locked(c, r == -ECANCELED ? -ESHUTDOWN : r, 0);
+	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
 
@@ -251,8 +278,10 @@ int p9_send(struct p9_client *c, struct p9_msg *t, size_t rcap)
 		if (i < c->nslots)
 			break;
 		if (pthread_cond_timedwait(&c->freed, &c->lock, &end) ==
-		    ETIMEDOUT)
-			fail_locked(c, -ETIMEDOUT);
+		    ETIMEDOUT && !c->err) {
+			pin_inflight(c);
+			fail_locked(c, -ETIMEDOUT, 0);
+		}
 	}
 	c->slots[i].busy = 1;
 	c->slots[i].done = 0;
@@ -271,8 +300,12 @@ int p9_send(struct p9_client *c, struct p9_msg *t, size_t rcap)
 		return i;
 
 	pthread_mutex_lock(&c->lock);
-	if (n >= 0)	/* a half-written frame leaves the stream unusable */
-		fail_locked(c, r);
+	if (n >= 0) {	/* a half-written frame leaves the stream unusable */
+		pin_inflight(c);
+		fail_locked(c, r, 0);
+		if (c->slots[i].ended)
+			ended_here = c;
+	}
 	c->slots[i].busy = 0;
 	pthread_cond_signal(&c->freed);
 	pthread_mutex_unlock(&c->lock);
@@ -298,10 +331,12 @@ int p9_wait(struct p9_client *c, int i, struct p9_msg *r)
 	pthread_mutex_lock(&c->lock);
 	while (!s->done && !c->err)
 		if (pthread_cond_timedwait(&s->cond, &c->lock, &end) ==
-		    ETIMEDOUT)
-			fail_locked(c, -ETIMEDOUT);
+		    ETIMEDOUT && !c->err) {
+			pin_inflight(c);
+			fail_locked(c, -ETIMEDOUT, 0);
+		}
 	e = s->done ? 0 : c->err;
-	if (e && s->ended)	/* the receiver found this reply bad */
+	if (e && s->ended)	/* the end is pinned on this request */
 		ended_here = c;
 	pthread_mutex_unlock(&c->lock);
 	if (e)

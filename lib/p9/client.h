@@ -58,11 +58,13 @@ uint32_t p9_client_msize(const struct p9_client *c);
 int p9_client_error(struct p9_client *c);
 
 /*
- * p9_client_ended_here - 1 if a call made on this thread ended c's
- * connection (a reply that broke the protocol, or did not come), since
- * this was last asked on this thread; else 0.  Of several threads in
- * flight, it says whose request the failure came from, while every
- * other call fails with it too.
+ * p9_client_ended_here - 1 if c's connection ended on a call made on
+ * this thread, since this was last asked on this thread; else 0.  Of
+ * several threads in flight, it says whose request the failure is
+ * pinned on, while every other call fails with it too: the request
+ * whose reply broke the protocol; or, when the link died (end of
+ * stream, no reply in time), every request then unanswered (one of
+ * them is the one the server was at).
  */
 int p9_client_ended_here(struct p9_client *c);
 

@@ -18,7 +18,7 @@ struct slot {
 	uint8_t ttype;		/* the request's type */
 	size_t rcap;		/* largest acceptable reply */
 	int timeout_ms;		/* longest wait for it (p9_send: the client's) */
-	int ended;		/* its reply ended the connection */
+	int ended;		/* the connection's end is pinned on it */
 	size_t rlen;
 	uint8_t *buf;
 	size_t cap;

@@ -180,6 +180,19 @@ survive_all() {
 	[ ! -e "$OUT/loop.tar" ]
 }
 
+# names_file: the last run failed cleanly with the crash, at dir/file.
+# The walk reads ahead: if the guest died with requests of several
+# entries unanswered, it may have been at any of them, and the line
+# names them all ("A (or B, C, read at the same time)"), in walk order.
+names_file() {
+	local where=${stderr#*panic-read.img: }
+	fails_cleanly "$crashed"
+	where=${where%%: the guest kernel crashed*}
+	[[ $where =~ (^|\ )dir/file($|,|\ ) ]] ||
+		{ echo "dir/file not named in '$where'" >&2; return 1; }
+	[[ $where = dir/file || $where = *", read at the same time)" ]]
+}
+
 @test "a guest kernel panic is named, while mounting and while reading" {
 	# ext2 that tells the kernel to panic on an error it finds
 	# (tune2fs -e panic): the root inode cleared, found at mount; a
@@ -196,11 +209,11 @@ survive_all() {
 	run --separate-stderr timeout $LIMIT "$QM" tar "$OUT/panic-read.img" \
 		-o "$OUT/p.tar"
 	echo "# $stderr" >&3
-	fails_cleanly "panic-read.img: dir/file: $crashed"
+	names_file
 	[ ! -e "$OUT/p.tar" ]
 	# the same for ls and cat
 	run --separate-stderr timeout $LIMIT "$QM" ls -R "$OUT/panic-read.img"
-	fails_cleanly "panic-read.img: dir/file: $crashed"
+	names_file
 	run --separate-stderr timeout $LIMIT "$QM" cat "$OUT/panic-read.img" \
 		dir/file
 	fails_cleanly "panic-read.img: dir/file: $crashed"
