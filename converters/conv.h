@@ -39,10 +39,11 @@ struct conv_out_opts {
 int conv_out_new(const struct conv_out_opts *o, int fd, struct conv_out **out);
 
 /*
- * conv_out_entry - add e, read through client c (e->fid is opened here
- * for regular files).  Returns 0 (also when the entry was skipped with a
- * warning) or -errno; conv_out_error says more, conv_out_write_error
- * whether the fault was the output's.
+ * conv_out_entry - add e, read through client c, with what
+ * conv_out_prep made of it in e->prep (walk_tree_prep hands it on).
+ * Returns 0 (also when the entry was skipped with a warning) or -errno;
+ * conv_out_error says more, conv_out_write_error whether the fault was
+ * the output's.
  */
 int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		   const struct walk_entry *e);
@@ -51,9 +52,10 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
  * conv_out_prep - a walk_prep_fn's work for conv_out_entry, safe to run
  * on several entries at once on other threads: opens a regular file,
  * reads its xattrs and, if it is small and no link or sparse file, its
- * data (CONV_OUT_AHEAD bytes at most held this way by all entries).
- * conv_out_entry then uses what e->prep holds; whatever went wrong is
- * told there, as if it had happened then.  conv_out_unprep frees it.
+ * data (CONV_OUT_AHEAD bytes at most held this way by all entries);
+ * NULL if it had no memory.  conv_out_entry then uses what it holds;
+ * whatever went wrong is told there, as if it had happened then.
+ * conv_out_unprep frees it.
  */
 #define CONV_OUT_AHEAD	(16 << 20)
 void *conv_out_prep(struct conv_out *w, struct p9_client *c,

@@ -714,7 +714,7 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		   const struct walk_entry *e)
 {
 	const struct p9_attr *a = &e->attr;
-	struct prep here = { 0 }, *p = e->prep ? e->prep : &here;
+	const struct prep *p = e->prep;
 	struct archive_entry *ae;
 	struct xattr *x;
 	struct note *n;
@@ -727,13 +727,11 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		     S_ISSOCK(a->mode) ? "no archive" : w->fmt->name);
 		return 0;
 	}
-	ae = archive_entry_new();
+	ae = p ? archive_entry_new() : NULL;	/* no prep: it had no memory */
 	if (!ae)
 		return fail(w, -ENOMEM, "out of memory");
 	linked = fill_entry(w, e, ae);
 	data = S_ISREG(a->mode) && !linked && a->size > 0;
-	if (p == &here)
-		prep_fill(w, c, e, p, data, 0);
 	if (data && p->open < 0)
 		r = fail(w, p->open, "open: %s", strerror(-p->open));
 	for (x = p->xattrs; !r && x; x = x->next)
@@ -754,8 +752,6 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 	for (n = p->notes; !r && !p9_client_error(c) && n; n = n->next)
 		warn(w, e->path, "%s", n->what);
 	archive_entry_free(ae);
-	if (p == &here)
-		prep_clear(w, p);
 	return r < 0 ? r : 0;
 }
 
