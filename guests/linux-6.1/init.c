@@ -93,6 +93,18 @@ static void say(const char *fmt, ...)
 }
 
 /* Seconds since the kernel's clock started (early in its boot). */
+/* A small file's text (of /proc) into buf, NUL-terminated; length or -1. */
+static ssize_t read_text(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
 static double uptime(void)
 {
 	struct timespec t;
@@ -426,14 +438,9 @@ static void raise_nofile(void)
 {
 	struct rlimit rl;
 	char buf[32];
-	int fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (read_text("/proc/sys/fs/nr_open", buf, sizeof(buf)) <= 0)
 		return;
-	buf[n] = '\0';
 	rl.rlim_cur = rl.rlim_max = strtoul(buf, NULL, 10);
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		say("open file limit %lu: %s", (unsigned long)rl.rlim_max,
@@ -788,13 +795,7 @@ int main(void)
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
-
-		cmdline[n > 0 ? n : 0] = '\0';
-		close(fd);
-	}
+	read_text("/proc/cmdline", cmdline, sizeof(cmdline));
 	multi = arg("qm.parts", parts, sizeof(parts)) != NULL;
 	if (!multi && (!arg("qm.fs", fs, sizeof(fs)) || !fs[0])) {
 		say("no qm.fs= on the kernel command line");
