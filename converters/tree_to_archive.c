@@ -443,38 +443,51 @@ static int take_ahead(struct conv_out *w, size_t bytes)
 	return 0;
 }
 
-/*
- * Open e if open, read its xattrs if the format keeps them, and its
- * data if data (and w->ahead has room for it).
- */
-static void prep_fill(struct conv_out *w, struct p9_client *c,
-		      const struct walk_entry *e, struct prep *p, int open,
-		      int data)
+/* A file the archive keeps with holes: fewer blocks than its size. */
+static int sparse(const struct conv_out *w, const struct p9_attr *a)
 {
+	return (w->fmt->caps & CAN_SPARSE) && a->blocks * 512 < a->size;
+}
+
+/* Files read whole ahead of their turn: at most this big. */
+#define PREP_DATA_MAX	(1 << 20)
+
+void *conv_out_prep(struct conv_out *w, struct p9_client *c,
+		    const struct walk_entry *e)
+{
+	const struct p9_attr *a = &e->attr;
+	struct prep *p = calloc(1, sizeof(*p));
 	int64_t got;
 
+	if (!p)
+		return NULL;
 	p->xtail = &p->xattrs;
 	p->ntail = &p->notes;
-	if (open) {
+	if (S_ISREG(a->mode) && a->size > 0) {
 		p->open = p9_lopen(c, e->fid, O_RDONLY, NULL, NULL);
 		if (p->open == 0)
 			p->open = 1;
 	}
 	if (w->fmt->caps & CAN_XATTR)
 		read_xattrs(w, c, e->fid, p);
-	if (p->open <= 0 || !data || !take_ahead(w, e->attr.size))
-		return;
-	p->held = e->attr.size;
+	/* the data, of a small file written whole in its turn */
+	if (p->open <= 0 || a->size > PREP_DATA_MAX || sparse(w, a) ||
+	    (a->nlink > 1 && (w->fmt->caps & CAN_LINK)) ||
+	    !take_ahead(w, a->size))
+		return p;
+	p->held = a->size;
 	p->data = malloc(p->held);
 	if (!p->data)
-		return;
-	got = p9_read_stream(c, e->fid, 0, e->attr.size, 0, keep_data, p);
+		return p;
+	got = p9_read_stream(c, e->fid, 0, a->size, 0, keep_data, p);
 	if (got < 0)
 		p->read_err = (int)got;
+	return p;
 }
 
-static void prep_clear(struct conv_out *w, struct prep *p)
+void conv_out_unprep(struct conv_out *w, void *prep)
 {
+	struct prep *p = prep;
 	struct xattr *x, *xn;
 	struct note *n, *nn;
 
@@ -488,30 +501,7 @@ static void prep_clear(struct conv_out *w, struct prep *p)
 	}
 	free(p->data);
 	__atomic_sub_fetch(&w->ahead, p->held, __ATOMIC_RELAXED);
-}
-
-/* Files read whole ahead of their turn: at most this big. */
-#define PREP_DATA_MAX	(1 << 20)
-
-void *conv_out_prep(struct conv_out *w, struct p9_client *c,
-		    const struct walk_entry *e)
-{
-	const struct p9_attr *a = &e->attr;
-	struct prep *p = calloc(1, sizeof(*p));
-	int file = S_ISREG(a->mode) && a->size > 0;
-
-	if (p)
-		prep_fill(w, c, e, p, file, file && a->size <= PREP_DATA_MAX &&
-			  (a->nlink == 1 || !(w->fmt->caps & CAN_LINK)) &&
-			  !((w->fmt->caps & CAN_SPARSE) &&
-			    a->blocks * 512 < a->size));
-	return p;
-}
-
-void conv_out_unprep(struct conv_out *w, void *prep)
-{
-	prep_clear(w, prep);
-	free(prep);
+	free(p);
 }
 
 /* ---- data ---- */
@@ -736,8 +726,7 @@ int conv_out_entry(struct conv_out *w, struct p9_client *c,
 		r = fail(w, p->open, "open: %s", strerror(-p->open));
 	for (x = p->xattrs; !r && x; x = x->next)
 		archive_entry_xattr_add_entry(ae, x->name, x->val, x->size);
-	if (!r && data && (w->fmt->caps & CAN_SPARSE) &&
-	    a->blocks * 512 < a->size)
+	if (!r && data && sparse(w, a))
 		r = sparse_map(w, c, e, ae);
 	if (!r)
 		r = write_header(w, ae, e->path);
