@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +28,14 @@ struct job {			/* one entry looked at ahead */
 	uint32_t dirfid;
 	const char *name;	/* in its directory's names */
 	struct walk_entry en;	/* fid, attr, target (its own), prep */
-	unsigned long seq;	/* its place in its directory */
 	int err;		/* walk, getattr or readlink failed */
 	int ended;		/* the connection's end is pinned on its requests */
 };
 
 struct frame {			/* a directory the walk is in */
 	struct frame *up;
-	struct job *jobs;	/* WALK_AHEAD of them */
+	struct job *jobs;	/* WALK_AHEAD of them, a ring */
+	unsigned long at, sent;	/* entries [at, sent) are in jobs */
 	size_t plen;		/* of the directory's path */
 };
 
@@ -268,6 +267,20 @@ static int descend(struct walker *w, const struct walk_entry *en)
 	return e;
 }
 
+/* Append name to w->path: 0, or -ENAMETOOLONG (the path as it was). */
+static int path_add(struct walker *w, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (w->plen + (w->plen ? 1 : 0) + n > WALK_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (w->plen)
+		w->path[w->plen++] = '/';
+	memcpy(w->path + w->plen, name, n + 1);
+	w->plen += n;
+	return 0;
+}
+
 /* Append "DIR/NAME" (DIR: the first dlen bytes of w->path) to w->also. */
 static void also_add(struct walker *w, size_t dlen, const char *name)
 {
@@ -291,34 +304,23 @@ static void also_add(struct walker *w, size_t dlen, const char *name)
  */
 static int blame(struct walker *w, const struct job *cur, int e)
 {
-	const struct job *first = NULL, *j;
+	const struct job *first = NULL;
 	const struct frame *f, *at = NULL;
-	size_t i, n, named = 0;
+	struct job *j;
+	unsigned long seq;
+	size_t saved, named = 0;
 
 	if (w->blamed || !p9_client_error(w->c))
 		return e;
 	w->blamed = 1;
-	if (p9_client_ended_here(w->c) || cur->ended) {
+	if (p9_client_ended_here(w->c) || cur->ended)
 		first = cur;
-		at = w->top;
-	}
+	/* the entries ahead, in walk order, each once it is walked */
 	for (f = w->top; f; f = f->up)
-		for (i = 0; i < WALK_AHEAD; i++)
-			wait_for(w, &f->jobs[i], J_READY);
-	/* every job ahead is walked or idle now: name them in walk order */
-	for (f = w->top; f; f = f->up) {
-		unsigned long seq, lo = ULONG_MAX, hi = 0;
-
-		for (i = 0; i < WALK_AHEAD; i++) {
-			j = &f->jobs[i];
-			if (j->state == J_READY && j->ended) {
-				lo = j->seq < lo ? j->seq : lo;
-				hi = j->seq > hi ? j->seq : hi;
-			}
-		}
-		for (seq = lo; lo != ULONG_MAX && seq <= hi; seq++) {
+		for (seq = f->at; seq < f->sent; seq++) {
 			j = &f->jobs[seq % WALK_AHEAD];
-			if (j->state != J_READY || !j->ended || j->seq != seq)
+			wait_for(w, j, J_READY);
+			if (j->state != J_READY || !j->ended)
 				continue;
 			if (!first) {
 				first = j;
@@ -327,7 +329,6 @@ static int blame(struct walker *w, const struct job *cur, int e)
 				also_add(w, f->plen, j->name);
 			}
 		}
-	}
 	if (named > 3)
 		snprintf(w->also + strlen(w->also),
 			 sizeof(w->also) - strlen(w->also), " and %zu more",
@@ -338,30 +339,24 @@ static int blame(struct walker *w, const struct job *cur, int e)
 			 ", read at the same time)");
 	if (!first || first == cur)
 		return e;
-	n = strlen(first->name);
-	if (at->plen + 1 + n > WALK_PATH_MAX)
-		return e;
+	saved = w->plen;
 	w->plen = at->plen;
-	if (w->plen)
-		w->path[w->plen++] = '/';
-	memcpy(w->path + w->plen, first->name, n + 1);
-	w->plen += n;
+	if (path_add(w, first->name)) {
+		w->plen = saved;
+		return e;
+	}
 	return first->err ? first->err : p9_client_error(w->c);
 }
 
 /* j's turn: its path, fn, its subtree; then its clunk is queued. */
 static int visit(struct walker *w, struct job *j)
 {
-	size_t nlen = strlen(j->name), saved = w->plen;
-	int e = j->err;
+	size_t saved = w->plen;
+	int e = path_add(w, j->name);
 
-	if (w->plen + (w->plen ? 1 : 0) + nlen > WALK_PATH_MAX)
-		return -ENAMETOOLONG;
-	if (w->plen)
-		w->path[w->plen++] = '/';
-	memcpy(w->path + w->plen, j->name, nlen + 1);
-	w->plen += nlen;
-
+	if (e)
+		return e;
+	e = j->err;
 	j->en.path = w->path;
 	if (!e)
 		e = w->fn(w->arg, &j->en);
@@ -405,13 +400,14 @@ static int walk_dir(struct walker *w, uint32_t dirfid)
 
 			wait_for(w, s, J_IDLE);
 			s->state = J_WALK;
-			s->seq = sent;
 			s->dirfid = dirfid;
 			s->name = ns.buf + next;
 			s->en.fid = P9_NOFID;
 			next += strlen(s->name) + 1;
 			queue(w, s);
 		}
+		f.at = i;
+		f.sent = sent;
 		wait_for(w, &jobs[i % WALK_AHEAD], J_READY);
 		e = visit(w, &jobs[i % WALK_AHEAD]);
 		if (e)
