@@ -309,11 +309,8 @@ static void *writer(void *arg)
 		pthread_mutex_unlock(&ci->lock);
 		if (!skip)
 			put_file(ci, j);
-		jobs_pass(ci, j);
+		jobs_done(ci, j);
 		pthread_mutex_lock(&ci->lock);
-		j->state = J_DONE;
-		ci->failed |= j->err != 0;
-		pthread_cond_broadcast(&ci->changed);
 	}
 	pthread_mutex_unlock(&ci->lock);
 	return NULL;

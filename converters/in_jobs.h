@@ -135,7 +135,7 @@ int jobs_reserve(struct conv_in *ci, struct job *j, size_t bytes);
 /* jobs_queue - hand j to a writer thread (j->ae, j->dir: its own). */
 void jobs_queue(struct conv_in *ci, struct job *j);
 
-/* jobs_done - j was done inline; it retires in its turn. */
+/* jobs_done - j was done (inline, or by a writer); it retires in its turn. */
 void jobs_done(struct conv_in *ci, struct job *j);
 
 /* jobs_turn - wait until j may make names. */
