@@ -260,16 +260,21 @@ pack_stalled() {
 	wait_until $LIMIT stalled "$PID"
 }
 
+# pack_died_of FAULT: the stopped pack, struck, goes on; it died of FAULT
+pack_died_of() {
+	go_on "$PID"
+	reap
+	undrain
+	died_of "$1" p.img
+}
+
 # fill_fault FAULT: pack struck as it starts filling the image
 fill_fault() {
 	pack_stalled
 	kill -STOP "$PID"
 	strike "$1" "$PID"
 	drain
-	go_on "$PID"
-	reap
-	undrain
-	died_of "$1" p.img
+	pack_died_of "$1"
 }
 
 @test "pack filling the image: SIGTERM" { fill_fault TERM; }
@@ -298,10 +303,7 @@ unmount_fault() {
 	has_qemu
 	strike "$1" "$PID"
 	fsfreeze -u "$FROZEN"
-	go_on "$PID"
-	reap
-	undrain
-	died_of "$1" p.img
+	pack_died_of "$1"
 }
 
 @test "pack unmounting the image: SIGTERM" { unmount_fault TERM; }
