@@ -46,19 +46,32 @@ static int ms_left(const struct timespec *end)
 /* The client whose connection a call of this thread ended, if one did. */
 static __thread struct p9_client *ended_here;
 
-/*
- * Call with c->lock held: end the connection, wake everyone.  here: a
- * call of this thread is to blame (p9_client_ended_here).
- */
-static void fail_locked(struct p9_client *c, int err, int here)
+/* Whom a connection's end is pinned on (p9_client_ended_here). */
+enum blame {
+	BLAME_NONE,		/* we closed it */
+	BLAME_THREAD,		/* a reply to this thread's call */
+	BLAME_INFLIGHT,		/* the link died (end of stream, a frame that
+				   names no request, no reply in time, a
+				   failed write): every request unanswered,
+				   one of which the server was at, unless one
+				   reply is to blame already */
+};
+
+/* Call with c->lock held: end the connection, wake everyone. */
+static void fail_locked(struct p9_client *c, int err, enum blame b)
 {
 	unsigned i;
+	int pinned = 0;
 
 	if (c->err)
 		return;
 	c->err = err;
-	if (here)
+	if (b == BLAME_THREAD)
 		ended_here = c;
+	for (i = 0; b == BLAME_INFLIGHT && i < c->nslots; i++)
+		pinned |= c->slots[i].ended;
+	for (i = 0; b == BLAME_INFLIGHT && !pinned && i < c->nslots; i++)
+		c->slots[i].ended = c->slots[i].busy && !c->slots[i].done;
 	for (i = 0; i < c->nslots; i++)
 		pthread_cond_broadcast(&c->slots[i].cond);
 	pthread_cond_broadcast(&c->freed);
@@ -76,7 +89,7 @@ int p9_client_ended_here(struct p9_client *c)
 int p9_fail(struct p9_client *c, int err)
 {
 	pthread_mutex_lock(&c->lock);
-	fail_locked(c, err, 1);
+	fail_locked(c, err, BLAME_THREAD);
 	err = c->err;
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -225,25 +238,6 @@ static int receive_one(struct p9_client *c)
 	return 0;
 }
 
-/*
- * The link died under requests (end of stream, a frame that names none
- * of them, no reply in time): unless one reply is to blame already,
- * the end is pinned on every request then unanswered, one of which the
- * server was at.  Lock held.
- */
-static void pin_inflight(struct p9_client *c)
-{
-	unsigned i;
-
-	if (c->err)
-		return;
-	for (i = 0; i < c->nslots; i++)
-		if (c->slots[i].ended)
-			return;
-	for (i = 0; i < c->nslots; i++)
-		c->slots[i].ended = c->slots[i].busy && !c->slots[i].done;
-}
-
 static void *receiver(void *arg)
 {
 	struct p9_client *c = arg;
@@ -252,9 +246,10 @@ static void *receiver(void *arg)
 	while ((r = receive_one(c)) == 0)
 		;
 	pthread_mutex_lock(&c->lock);
-	if (r != -ECANCELED)
-		pin_inflight(c);
-	fail_locked(c, r == -ECANCELED ? -ESHUTDOWN : r, 0);
+	if (r == -ECANCELED)
+		fail_locked(c, -ESHUTDOWN, BLAME_NONE);
+	else
+		fail_locked(c, r, BLAME_INFLIGHT);
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
@@ -278,10 +273,8 @@ int p9_send(struct p9_client *c, struct p9_msg *t, size_t rcap)
 		if (i < c->nslots)
 			break;
 		if (pthread_cond_timedwait(&c->freed, &c->lock, &end) ==
-		    ETIMEDOUT && !c->err) {
-			pin_inflight(c);
-			fail_locked(c, -ETIMEDOUT, 0);
-		}
+		    ETIMEDOUT)
+			fail_locked(c, -ETIMEDOUT, BLAME_INFLIGHT);
 	}
 	c->slots[i].busy = 1;
 	c->slots[i].done = 0;
@@ -301,9 +294,8 @@ int p9_send(struct p9_client *c, struct p9_msg *t, size_t rcap)
 
 	pthread_mutex_lock(&c->lock);
 	if (n >= 0) {	/* a half-written frame leaves the stream unusable */
-		pin_inflight(c);
-		fail_locked(c, r, 0);
-		if (c->slots[i].ended)
+		fail_locked(c, r, BLAME_INFLIGHT);
+		if (c->slots[i].ended)	/* p9_wait's, for this one */
 			ended_here = c;
 	}
 	c->slots[i].busy = 0;
@@ -331,10 +323,8 @@ int p9_wait(struct p9_client *c, int i, struct p9_msg *r)
 	pthread_mutex_lock(&c->lock);
 	while (!s->done && !c->err)
 		if (pthread_cond_timedwait(&s->cond, &c->lock, &end) ==
-		    ETIMEDOUT && !c->err) {
-			pin_inflight(c);
-			fail_locked(c, -ETIMEDOUT, 0);
-		}
+		    ETIMEDOUT)
+			fail_locked(c, -ETIMEDOUT, BLAME_INFLIGHT);
 	e = s->done ? 0 : c->err;
 	if (e && s->ended)	/* the end is pinned on this request */
 		ended_here = c;
