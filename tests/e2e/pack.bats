@@ -57,6 +57,11 @@ warnings() {
 	debugfs -R "cat /dir/sub/middle.txt" "$OUT/ext4.img" 2>/dev/null |
 		cmp - "$STAGE/dir/sub/middle.txt"
 	debugfs -R "cat /big.bin" "$OUT/ext4.img" 2>/dev/null | cmp - "$STAGE/big.bin"
+	# a new image is all zeros: every inode table is marked so, and no
+	# kernel (the guest's, later the user's) zeroes them again
+	dumpe2fs "$OUT/ext4.img" 2>/dev/null | grep '^Group [0-9]' > "$OUT/groups"
+	[ -s "$OUT/groups" ]
+	[ "$(grep -vc ITABLE_ZEROED "$OUT/groups")" -eq 0 ]
 }
 
 @test "ext2 and ext3: e2fsck clean" {
