@@ -106,6 +106,34 @@ static int crash_reason(const char *log, char *out, size_t cap)
 }
 
 /*
+ * What the guest's init said after the session of its kernel's log
+ * ("qemount-init: fs error: MESSAGE", guests/linux-6.1/init.c: the
+ * filesystem lost data while served), joined on one line into out.  0
+ * if it said none.
+ */
+static int fs_errors(const char *log, char *out, size_t cap)
+{
+	static const char mark[] = "qemount-init: fs error: ";
+	const char *p, *nl;
+	size_t len = 0;
+	int n = 0;
+
+	for (p = log; *p; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\r\n");
+		if (strncmp(p, mark, sizeof(mark) - 1) || !*nl)
+			continue;	/* another line, or one cut off */
+		p += sizeof(mark) - 1;
+		if (!n++)
+			len = snprintf(out, cap, "the guest kernel logged "
+				       "errors while serving it: ");
+		if (len + 4 < cap)
+			len += snprintf(out + len, cap - len, "%s%.*s",
+					n > 1 ? "; " : "", (int)(nl - p), p);
+	}
+	return n > 0;
+}
+
+/*
  * The guest's reason for a failure, on one line: its kernel's crash
  * (crash_reason), else the last of what its init quoted (quoted()), else
  * the last console lines before the init's own report.
@@ -628,6 +656,8 @@ int sess_close(struct sess *s, struct sess_times *times, char *err,
 	else if (e)
 		snprintf(err, errlen, "the guest did not shut down cleanly: "
 			 "qemu failed");
+	else if (fs_errors(vm_log(s->vm), err, errlen))
+		e = -EIO;
 	s->t.shutdown = now() - t;
 	if (times)
 		*times = s->t;

@@ -87,7 +87,10 @@ const char *sess_warnings(struct sess *s);
  * sess_close - clunk, let the guest unmount and power off, reap qemu,
  * free s.  Returns 0, or -errno with a reason in err if the guest did not
  * shut down cleanly (it is killed then: after 10 s, or after 1 s if it
- * was read-only and its 9P link had failed).  times, if not NULL, is filled.
+ * was read-only and its 9P link had failed), or -EIO if its kernel
+ * logged the served filesystem losing data (a directory it could not
+ * read, served as if complete: what was read may be incomplete).
+ * times, if not NULL, is filled.
  */
 int sess_close(struct sess *s, struct sess_times *times, char *err,
 	       size_t errlen);

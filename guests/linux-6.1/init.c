@@ -34,7 +34,11 @@
  * disk - how `qemount pack` knows the image it wrote is whole.
  *
  * Nothing is printed in the normal path: the serial console is slow
- * under TCG.
+ * under TCG.  What the kernel logged of the served filesystem losing
+ * data (an error naming the disk, a read past its end), while mounting
+ * it and while serving it, is said after each, "qemount-init: fs error:
+ * ..." a record: the host then fails the session (a driver such as
+ * FAT's ends a directory it could not read as if it were complete).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,6 +55,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -489,13 +494,13 @@ static int kmsg_mark(void)
 }
 
 /*
- * Say what the kernel logged since kmsg_mark, at any level, one
- * "qemount-init: kernel: MESSAGE" line each: the host shows these lines
- * as the guest's reason (lib/session.c).
+ * Each record the kernel logged since kmsg_mark: fn(level, msg, arg),
+ * msg the record's text ("\x0a" between the lines of a message of
+ * several: the kernel escapes what is not printable).
  */
-static void kmsg_tell(int fd)
+static void kmsg_each(int fd, void (*fn)(int, char *, void *), void *arg)
 {
-	char rec[1024], *msg, *end, *cut;
+	char rec[1024], *msg, *end;
 	ssize_t n;
 
 	while (fd >= 0 && (n = read(fd, rec, sizeof(rec) - 1)) != 0) {
@@ -504,23 +509,82 @@ static void kmsg_tell(int fd)
 		if (n < 0)
 			break;
 		rec[n] = '\0';
-		/* "level,seq,usec,flags;message\n continuation..." */
+		/* "prefix,seq,usec,flags;message\n continuation...", the
+		 * prefix the facility * 8 + the level */
 		msg = strchr(rec, ';');
 		if (!msg)
 			continue;
 		end = strchr(++msg, '\n');
 		if (end)
 			*end = '\0';
-		/* a message of several lines: "\x0a" between them (the
-		 * kernel escapes what is not printable); a line each */
-		for (; (cut = strstr(msg, "\\x0a")); msg = cut + 4) {
-			*cut = '\0';
-			if (*msg)
-				say("kernel: %s", msg);
-		}
+		fn(atoi(rec) & 7, msg, arg);
+	}
+}
+
+/*
+ * A record, said one "qemount-init: kernel: LINE" each, whatever its
+ * level: what the host shows as the guest's reason (lib/session.c).
+ */
+static void say_kernel(int level, char *msg, void *arg)
+{
+	char *cut;
+
+	(void)level;
+	(void)arg;
+	for (; (cut = strstr(msg, "\\x0a")); msg = cut + 4) {
+		*cut = '\0';
 		if (*msg)
 			say("kernel: %s", msg);
 	}
+	if (*msg)
+		say("kernel: %s", msg);
+}
+
+#define FS_ERRORS_MAX	3	/* said each time, at most: one line on the host */
+#define DISK	"vda"	/* the image, as the kernel names the disk */
+
+/*
+ * A record that says the served filesystem lost data: an error (or
+ * worse) naming the disk, or a read past its end (a cut image: logged
+ * as information).  Not mtdsuper's error that the disk is no MTD
+ * device: romfs and cramfs try MTD first, then mount the disk.  Said as
+ * one "qemount-init: fs error: MESSAGE" line.
+ */
+static void say_fs_error(int level, char *msg, void *arg)
+{
+	int *n = arg;
+	char *r, *w;
+
+	if (!strstr(msg, "beyond end of device") &&
+	    (level > LOG_ERR || !strstr(msg, DISK) ||
+	     !strncmp(msg, "MTD: Attempt to mount non-MTD device", 36)))
+		return;
+	if ((*n)++ >= FS_ERRORS_MAX)
+		return;
+	for (r = w = msg; *r;) {	/* "\x0a" between lines: "; " */
+		if (!strncmp(r, "\\x0a", 4)) {
+			*w++ = ';';
+			*w++ = ' ';
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	say("fs error: %s", msg);
+}
+
+/*
+ * Say what the kernel logged since kmsg_mark of the served filesystem
+ * losing data (say_fs_error), and how many more such records it skipped.
+ */
+static void kmsg_fs_errors(int fd)
+{
+	int n = 0;
+
+	kmsg_each(fd, say_fs_error, &n);
+	if (n > FS_ERRORS_MAX)
+		say("fs error: (%d more)", n - FS_ERRORS_MAX);
 }
 
 /*
@@ -722,9 +786,11 @@ static int mount_disk(const char *fs, const char *dev, const char *opts,
 	kmsg = kmsg_mark();
 	err = mount_fs(fs, &def, dev, MNT, opts, rw);
 	if (err) {
-		kmsg_tell(kmsg);
+		kmsg_each(kmsg, say_kernel, NULL);
 		say("mount %s as %s failed: %s", def.dev[0] ? def.dev : dev,
 		    fs, strerror(err));
+	} else {	/* FAT reads its root at mount: an error there */
+		kmsg_fs_errors(kmsg);
 	}
 	if (kmsg >= 0)
 		close(kmsg);
@@ -756,11 +822,12 @@ static int mount_parts(char *list, int rw, int *done)
 		err = wait_path(dev) ? ENXIO : load_set(fs, &def) ? ENODEV :
 		      mount_fs(fs, &def, dev, dir, "", rw);
 		if (err) {
-			kmsg_tell(kmsg);
+			kmsg_each(kmsg, say_kernel, NULL);
 			say("partition %d: mount %s as %s failed: %s", num, dev,
 			    fs, strerror(err));
 			rmdir(dir);
 		} else {
+			kmsg_fs_errors(kmsg);
 			done[n++] = num;
 		}
 		if (kmsg >= 0)
@@ -773,7 +840,7 @@ int main(void)
 {
 	char fs[64], dev[256], opts[1024], flag[8], parts[2048], dir[32];
 	struct export x = { .rootfd = -1, .syncfd = -1, .devfd = -1 };
-	int fd, rw, format, multi, err = 0, done[MAX_PARTS], ndone = 0;
+	int fd, rw, format, multi, err = 0, done[MAX_PARTS], ndone = 0, kmsg;
 	double t_init = uptime();
 	struct fsdef def;
 
@@ -811,11 +878,18 @@ int main(void)
 
 	if (load_set("@boot", &def))
 		say("no @boot line in %s", MODLIST);
+	/* an open of the disk waits for its partition scan, whose
+	 * complaints (a disk too small for an Amiga RDB) are not a
+	 * filesystem's errors (kmsg_fs_errors) */
+	if (!wait_path(dev) && (fd = open(dev, O_RDONLY | O_CLOEXEC)) >= 0)
+		close(fd);
 	if (multi)
 		ndone = mount_parts(parts, rw, done);
 	else if (!err)
 		err = mount_disk(fs, dev, opts, rw, format);
 	x.mounted = !multi && !err;
+	/* the kernel's errors while serving, said after the session */
+	kmsg = x.mounted || ndone ? kmsg_mark() : -1;
 	/* qm.time=1 (qemount -v): where the boot's time went, by the
 	 * kernel's clock, for the host's breakdown */
 	if (arg("qm.time", flag, sizeof(flag)) && !strcmp(flag, "1"))
@@ -840,6 +914,7 @@ int main(void)
 			say("umount %s: %s", dir, strerror(errno));
 	}
 	sync();
+	kmsg_fs_errors(kmsg);
 	reboot(RB_POWER_OFF);
 	say("power off: %s", strerror(errno));
 	for (;;)

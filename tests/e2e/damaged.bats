@@ -3,8 +3,8 @@
 #
 # Every case must end within BOUND seconds in one of two ways: exit 0
 # with an archive bsdtar reads to its end, or exit 1 with one line on
-# stderr naming the image and a reason (tests/e2e/survive judges one
-# case).  The input is never changed, and no qemu or temp file is left
+# stderr naming the image and a reason, after the warnings of entries
+# the walk went past (tests/e2e/survive judges one case).  The input is never changed, and no qemu or temp file is left
 # (helpers.bash's teardown).  The cases, made at test time and the same
 # every run (tests/e2e/damage, debugfs):
 #   - every test image cut in half and after its superblock, with bits
@@ -217,6 +217,21 @@ names_file() {
 	run --separate-stderr timeout $LIMIT "$QM" cat "$OUT/panic-read.img" \
 		dir/file
 	fails_cleanly "panic-read.img: dir/file: $crashed"
+}
+
+@test "a directory the kernel could not read: its error, not a short archive" {
+	# cut at 128 KiB, the FAT image still mounts; its root directory's
+	# blocks are past the end, and FAT ends a directory it cannot read
+	# as if it were complete (readdir gives nothing, no error): only
+	# the kernel's log says so
+	head -c 128K "$(image_of vfat)" > "$OUT/cut.img"
+	local said="cut.img: the guest kernel logged errors while serving it: FAT-fs (vda): Directory bread"
+	run --separate-stderr timeout $LIMIT "$QM" tar "$OUT/cut.img" -o "$OUT/cut.tar"
+	echo "# $stderr" >&3
+	fails_cleanly "$said"
+	[ ! -e "$OUT/cut.tar" ]
+	run --separate-stderr timeout $LIMIT "$QM" ls -R "$OUT/cut.img"
+	fails_cleanly "$said"
 }
 
 @test "summary of every family" {
