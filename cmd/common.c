@@ -114,12 +114,12 @@ int cmd_open(const struct sess_opts *so, struct sess **s)
 	const char *w, *nl;
 
 	if (sess_open(so, s, err, sizeof(err))) {
-		warnx("%s: %s", so->image, err);
+		cmd_warnx("%s: %s", so->image, err);
 		return -1;
 	}
 	for (w = sess_warnings(*s); *w; w = *nl ? nl + 1 : nl) {
 		nl = w + strcspn(w, "\n");
-		warnx("%s: warning: %.*s", so->image, (int)(nl - w), w);
+		cmd_warnx("%s: warning: %.*s", so->image, (int)(nl - w), w);
 	}
 	return 0;
 }

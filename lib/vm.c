@@ -562,7 +562,8 @@ const char *vm_accel(const struct vm *vm)
 
 const char *vm_log(struct vm *vm)
 {
-	size_t pos, cut = 0;
+	size_t pos, cut = 0, i;
+	unsigned char c;
 
 	pthread_mutex_lock(&vm->lock);
 	pos = vm->logpos;
@@ -571,6 +572,12 @@ const char *vm_log(struct vm *vm)
 	} else {
 		memcpy(vm->snap, vm->log + pos, LOG_MAX - pos);
 		memcpy(vm->snap + LOG_MAX - pos, vm->log, pos);
+	}
+	for (i = 0; i < vm->loglen; i++) {
+		c = vm->snap[i];
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+		    c == 0x7f)
+			vm->snap[i] = '?';
 	}
 	vm->snap[vm->loglen] = '\0';
 	if (vm->loglen == LOG_MAX) {

@@ -83,7 +83,9 @@ const char *vm_accel(const struct vm *vm);
 /*
  * vm_log - the guest console so far (the last 64 KiB, from the first
  * whole line in it), NUL-terminated; borrowed, valid until the next call
- * on vm.
+ * on vm.  A control byte other than tab, CR and LF (an escape sequence a
+ * hostile guest would send to the user's terminal through our error
+ * lines) reads as '?'.
  */
 const char *vm_log(struct vm *vm);
 

@@ -144,6 +144,12 @@ mount_sane() {
 	mount_fails msize-huge "the hostile guest did not answer: Protocol error"
 }
 
+@test "escape sequences on the guest's console reach no terminal" {
+	tar_fails console-esc "the guest gave no reply in $QT s" \
+		"?]0;owned??[2Jcleared"
+	[[ $stderr != *$'\e'* && $stderr != *$'\a'* ]]
+}
+
 @test "replies that stop after Rversion or in a read: timeouts" {
 	tar_fails mute "cannot mount as ext2: the guest gave no reply in $QT s"
 	tar_fails stall-read "hello.txt: the guest gave no reply in $QT s"

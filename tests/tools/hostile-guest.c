@@ -614,34 +614,39 @@ static const struct scenario {
 	void (*tree)(void);		/* NULL: sane_tree */
 	size_t (*lie)(const struct p9_msg *t, size_t n);	/* reply n bytes */
 	int never_off;			/* ignore the host's goodbye */
+	const char *says;		/* on the console first, if not NULL */
 } scenarios[] = {
-	{ "sane", NULL, NULL, 0 },
-	{ "msize-min", NULL, msize_min, 0 },
-	{ "msize-huge", NULL, msize_huge, 0 },
-	{ "msize-tiny", NULL, msize_tiny, 0 },
-	{ "silent", NULL, silent, 0 },
-	{ "mute", NULL, mute, 0 },
-	{ "stall-read", NULL, stall_read, 0 },
-	{ "wrong-tag", NULL, wrong_tag, 0 },
-	{ "wrong-type", NULL, wrong_type, 0 },
-	{ "past-end", NULL, past_end, 0 },
-	{ "size-short", NULL, size_short, 0 },
-	{ "size-long", NULL, size_long, 0 },
-	{ "name-slash", name_slash, NULL, 0 },
-	{ "name-nul", name_nul, NULL, 0 },
-	{ "name-empty", name_empty, NULL, 0 },
-	{ "name-dots", name_dots, NULL, 0 },
-	{ "name-64k", name_64k, NULL, 0 },
-	{ "target-64k", target_64k, NULL, 0 },
-	{ "symlinks", symlinks, NULL, 0 },
-	{ "cycle", cycle, NULL, 0 },
-	{ "deep", deep, NULL, 0 },
-	{ "grow", grow, NULL, 0 },
-	{ "huge", huge, NULL, 0 },
-	{ "huge64", huge64, NULL, 0 },
-	{ "list-loop", list_loop, NULL, 0 },
-	{ "list-endless", list_endless, NULL, 0 },
-	{ "never-off", NULL, NULL, 1 },
+	{ "sane", NULL, NULL, 0, NULL },
+	{ "msize-min", NULL, msize_min, 0, NULL },
+	{ "msize-huge", NULL, msize_huge, 0, NULL },
+	{ "msize-tiny", NULL, msize_tiny, 0, NULL },
+	{ "silent", NULL, silent, 0, NULL },
+	{ "mute", NULL, mute, 0, NULL },
+	{ "stall-read", NULL, stall_read, 0, NULL },
+	{ "wrong-tag", NULL, wrong_tag, 0, NULL },
+	{ "wrong-type", NULL, wrong_type, 0, NULL },
+	{ "past-end", NULL, past_end, 0, NULL },
+	{ "size-short", NULL, size_short, 0, NULL },
+	{ "size-long", NULL, size_long, 0, NULL },
+	{ "name-slash", name_slash, NULL, 0, NULL },
+	{ "name-nul", name_nul, NULL, 0, NULL },
+	{ "name-empty", name_empty, NULL, 0, NULL },
+	{ "name-dots", name_dots, NULL, 0, NULL },
+	{ "name-64k", name_64k, NULL, 0, NULL },
+	{ "target-64k", target_64k, NULL, 0, NULL },
+	{ "symlinks", symlinks, NULL, 0, NULL },
+	{ "cycle", cycle, NULL, 0, NULL },
+	{ "deep", deep, NULL, 0, NULL },
+	{ "grow", grow, NULL, 0, NULL },
+	{ "huge", huge, NULL, 0, NULL },
+	{ "huge64", huge64, NULL, 0, NULL },
+	{ "list-loop", list_loop, NULL, 0, NULL },
+	{ "list-endless", list_endless, NULL, 0, NULL },
+	{ "never-off", NULL, NULL, 1, NULL },
+	/* escape sequences for the user's terminal, as the kernel's words
+	 * the host quotes (set the title, clear the screen), then silence */
+	{ "console-esc", NULL, silent, 0,
+	  "qemount-init: kernel: \033]0;owned\007\033[2Jcleared" },
 };
 
 /* ---- the port and the loop ---- */
@@ -777,6 +782,8 @@ int main(void)
 	sc = pick();
 	(sc->tree ? sc->tree : sane_tree)();
 	fprintf(stderr, "hostile-guest: %s\n", sc->name);
+	if (sc->says)
+		fprintf(stderr, "%s\n", sc->says);
 	fd = open_port();
 	if (fd >= 0)
 		serve(fd);
