@@ -53,9 +53,10 @@ tar_fails() {
 	[ ! -e "$OUT/a.tar" ]
 }
 
-# tar_works SCENARIO: an archive whose names stay inside it, which
-# bsdtar extracts into a fresh directory without touching a canary
-# beside it or writing anything else outside; its names in $OUT/names
+# tar_works SCENARIO [REFUSAL]: an archive whose names stay inside it,
+# which bsdtar extracts into a fresh directory without touching a canary
+# beside it or writing anything else outside (bsdtar may refuse an
+# entry only with REFUSAL); its names in $OUT/names
 tar_works() {
 	local x=$BATS_TEST_TMPDIR/x
 
@@ -66,7 +67,9 @@ tar_works() {
 	rm -rf "$x"
 	mkdir -p "$x/in"
 	echo canary > "$x/canary"
-	bsdtar -xf "$OUT/a.tar" -C "$x/in"
+	bsdtar -xf "$OUT/a.tar" -C "$x/in" 2> "$OUT/refused" ||
+		{ [ -n "${2:-}" ] && grep -qF -- "$2" "$OUT/refused"; } ||
+		{ cat "$OUT/refused" >&2; return 1; }
 	[ "$(ls -A "$x")" = "$(printf 'canary\nin')" ]
 	[ "$(cat "$x/canary")" = canary ]
 }
@@ -183,12 +186,15 @@ mount_sane() {
 }
 
 @test "symlinks out of the tree stay symlinks; a 64 KiB target is an error" {
-	tar_works symlinks
+	# "esc" twice: the symlink to .., then a directory holding "pwned".
+	# The guest gives a name's siblings in turns, as walks for it come;
+	# the walk reads ahead with several in flight, so the directory may
+	# be archived first, and bsdtar then refuses the symlink over it
+	tar_works symlinks "esc: Can't replace existing directory with non-directory"
 	bsdtar -tvf "$OUT/a.tar" > "$OUT/list"
 	grep -E ' abs -> /etc/passwd$' "$OUT/list"
 	grep -E ' up -> (\.\./){8}etc/passwd$' "$OUT/list"
 	grep -E ' esc -> \.\.$' "$OUT/list"
-	# "esc" twice: the symlink to .., then a directory holding "pwned"
 	grep -x 'esc/pwned' "$OUT/names"
 	[ -f "$BATS_TEST_TMPDIR/x/in/esc/pwned" ]
 	tar_fails target-64k "$IMG: far: Protocol error"
