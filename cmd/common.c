@@ -119,7 +119,7 @@ int cmd_open(const struct sess_opts *so, struct sess **s)
 	}
 	for (w = sess_warnings(*s); *w; w = *nl ? nl + 1 : nl) {
 		nl = w + strcspn(w, "\n");
-		cmd_warnx("%s: warning: %.*s", so->image, (int)(nl - w), w);
+		cmd_warnx("warning: %s: %.*s", so->image, (int)(nl - w), w);
 	}
 	return 0;
 }
